@@ -1,0 +1,99 @@
+/** Building responses from requests (RFC 3261 §8.2.6) and other small constructions. */
+import { randomBytes } from 'node:crypto';
+import { SipResponse, type SipRequest } from './message.js';
+
+/** Default reason phrases (RFC 3261 §21 and later RFCs). */
+export const REASON_PHRASES: Record<number, string> = {
+  100: 'Trying',
+  180: 'Ringing',
+  181: 'Call Is Being Forwarded',
+  182: 'Queued',
+  183: 'Session Progress',
+  199: 'Early Dialog Terminated',
+  200: 'OK',
+  202: 'Accepted',
+  204: 'No Notification',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Moved Temporarily',
+  305: 'Use Proxy',
+  380: 'Alternative Service',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  410: 'Gone',
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Unsupported URI Scheme',
+  420: 'Bad Extension',
+  421: 'Extension Required',
+  422: 'Session Interval Too Small',
+  423: 'Interval Too Brief',
+  480: 'Temporarily Unavailable',
+  481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected',
+  483: 'Too Many Hops',
+  484: 'Address Incomplete',
+  485: 'Ambiguous',
+  486: 'Busy Here',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
+  489: 'Bad Event',
+  491: 'Request Pending',
+  493: 'Undecipherable',
+  500: 'Server Internal Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Server Time-out',
+  505: 'Version Not Supported',
+  513: 'Message Too Large',
+  600: 'Busy Everywhere',
+  603: 'Decline',
+  604: 'Does Not Exist Anywhere',
+  606: 'Not Acceptable',
+};
+
+export function reasonPhrase(status: number): string {
+  return REASON_PHRASES[status] ?? (status < 200 ? 'Session Progress' : status < 300 ? 'OK' : 'Unknown');
+}
+
+/** A random token for tags and branches: 64 bits, base-36. */
+export function randomToken(bytes = 8): string {
+  return BigInt('0x' + randomBytes(bytes).toString('hex')).toString(36);
+}
+
+/**
+ * A response to `request` carrying its Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2).
+ * `toTag` is added to To when the request's To has none and the status is above 100.
+ */
+export function createResponse(request: SipRequest, status: number, reason = reasonPhrase(status), toTag?: string): SipResponse {
+  const response = new SipResponse(status, reason);
+  for (const field of request.headers) {
+    if (field.name === 'via' || field.name === 'from' || field.name === 'call-id' || field.name === 'cseq') {
+      response.headers.push({ name: field.name, value: field.value });
+    } else if (field.name === 'to') {
+      let value = field.value;
+      if (status > 100 && toTag !== undefined && !hasTag(request)) value = `${value};tag=${toTag}`;
+      response.headers.push({ name: 'to', value });
+    }
+  }
+  // RFC 3261 §8.2.6.1: a 100 Trying copies any Timestamp header.
+  const timestamp = request.header('timestamp');
+  if (status === 100 && timestamp !== undefined) response.headers.push({ name: 'timestamp', value: timestamp });
+  return response;
+}
+
+function hasTag(request: SipRequest): boolean {
+  try {
+    return request.to.tag !== undefined;
+  } catch {
+    return false;
+  }
+}

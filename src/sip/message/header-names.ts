@@ -1,0 +1,92 @@
+/**
+ * Header names: the compact forms of RFC 3261 §7.3.3 (and later RFCs), the spelling we write,
+ * and which headers may carry comma-separated lists (RFC 3261 §7.3.1).
+ */
+
+const COMPACT: Record<string, string> = {
+  a: 'accept-contact',
+  b: 'referred-by',
+  c: 'content-type',
+  d: 'request-disposition',
+  e: 'content-encoding',
+  f: 'from',
+  i: 'call-id',
+  j: 'reject-contact',
+  k: 'supported',
+  l: 'content-length',
+  m: 'contact',
+  n: 'identity-info',
+  o: 'event',
+  r: 'refer-to',
+  s: 'subject',
+  t: 'to',
+  u: 'allow-events',
+  v: 'via',
+  x: 'session-expires',
+  y: 'identity',
+};
+
+const SPELLING: Record<string, string> = {
+  'call-id': 'Call-ID',
+  cseq: 'CSeq',
+  'www-authenticate': 'WWW-Authenticate',
+  'mime-version': 'MIME-Version',
+  rack: 'RAck',
+  rseq: 'RSeq',
+  'p-asserted-identity': 'P-Asserted-Identity',
+  'p-preferred-identity': 'P-Preferred-Identity',
+};
+
+/** Headers whose value is a comma-separated list (those that are not are never split). */
+const LIST_HEADERS = new Set([
+  'via',
+  'contact',
+  'route',
+  'record-route',
+  'allow',
+  'allow-events',
+  'supported',
+  'require',
+  'proxy-require',
+  'unsupported',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'content-encoding',
+  'content-language',
+  'in-reply-to',
+  'alert-info',
+  'call-info',
+  'error-info',
+  'warning',
+  'reason',
+  'p-asserted-identity',
+  'path',
+  'service-route',
+]);
+
+/** Headers that RFC 3261 allows only once in a message. */
+export const SINGLE_HEADERS = ['call-id', 'cseq', 'from', 'to', 'max-forwards', 'content-length', 'content-type'];
+
+const nameCache = new Map<string, string>();
+
+/** The canonical lower-case long name of a header name as written. */
+export function canonicalName(written: string): string {
+  let name = nameCache.get(written);
+  if (name !== undefined) return name;
+  const lower = written.toLowerCase();
+  name = lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
+  if (nameCache.size < 1024) nameCache.set(written, name);
+  return name;
+}
+
+/** How we write a header name: its usual capitalisation (`Call-ID`, `Max-Forwards`). */
+export function displayName(canonical: string): string {
+  const special = SPELLING[canonical];
+  if (special) return special;
+  return canonical.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+export function isListHeader(canonical: string): boolean {
+  return LIST_HEADERS.has(canonical);
+}

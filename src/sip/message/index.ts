@@ -1,0 +1,10 @@
+export { SipMessage, SipRequest, SipResponse, isRequest, type HeaderField, type SipMessageAny } from './message.js';
+export { parseMessage, defaultParseLimits, type ParseLimits } from './parser.js';
+export { serializeMessage } from './serializer.js';
+export { StreamFramer, type FramedChunk } from './stream-framer.js';
+export { validateMessage } from './validate.js';
+export { NameAddr, parseNameAddr } from './name-addr.js';
+export { Via, parseVia, BRANCH_COOKIE } from './via.js';
+export { parseCSeq, formatCSeq, MAX_CSEQ, type CSeq } from './cseq.js';
+export { canonicalName, displayName, isListHeader } from './header-names.js';
+export { createResponse, reasonPhrase, randomToken, REASON_PHRASES } from './build.js';

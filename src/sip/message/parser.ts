@@ -1,0 +1,160 @@
+/**
+ * The message parser: bytes in, SipRequest/SipResponse or a SipParseError out (RFC 3261 §7).
+ * It is pure: no sockets, no logging, no state. Only the start line, the header lines and
+ * Content-Length are examined here; header values are parsed lazily by the message, and
+ * validateMessage() checks the ones a transaction layer depends on.
+ */
+import { SipParseError } from '../errors.js';
+import { isToken, parseBoundedInt } from '../grammar.js';
+import { canonicalName } from './header-names.js';
+import { SipRequest, SipResponse, type HeaderField } from './message.js';
+
+export interface ParseLimits {
+  /** Largest message accepted, in bytes. */
+  maxMessageSize: number;
+  /** Most header lines accepted. */
+  maxHeaders: number;
+}
+
+export const defaultParseLimits: ParseLimits = { maxMessageSize: 65535, maxHeaders: 256 };
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const LFLF = Buffer.from('\n\n');
+
+/**
+ * Parses one message from a datagram (or a frame cut by StreamFramer). Octets beyond
+ * Content-Length are ignored (RFC 3261 §18.3); without Content-Length the body runs to the end.
+ */
+export function parseMessage(data: Buffer, limits: ParseLimits = defaultParseLimits): SipRequest | SipResponse {
+  if (data.length > limits.maxMessageSize) {
+    throw new SipParseError('TOO_LARGE', `message of ${data.length} bytes exceeds ${limits.maxMessageSize}`, undefined, 513);
+  }
+  let start = 0;
+  // RFC 3261 §7.5: CRLFs before the start line are ignored.
+  while (start < data.length && (data[start] === 13 || data[start] === 10)) start++;
+  if (start >= data.length) throw new SipParseError('EMPTY_MESSAGE', 'empty message');
+
+  let headerEnd = data.indexOf(CRLFCRLF, start);
+  let bodyStart = headerEnd + 4;
+  if (headerEnd < 0) {
+    headerEnd = data.indexOf(LFLF, start);
+    bodyStart = headerEnd + 2;
+  }
+  if (headerEnd < 0) {
+    // A datagram that ends right after its last header line has no body (RFC 4475 §3.1.2.15
+    // sends one); anything else without the blank line is not a message.
+    if (data[data.length - 1] !== 10) throw new SipParseError('NO_HEADER_END', 'no empty line after the headers');
+    bodyStart = data.length;
+    headerEnd = data.length;
+    while (data[headerEnd - 1] === 10 || data[headerEnd - 1] === 13) headerEnd--;
+  }
+
+  const lines = data.toString('utf8', start, headerEnd).split('\n');
+  const startLine = stripCR(lines[0]!);
+  const headers: HeaderField[] = [];
+  let contentLength: number | undefined;
+
+  for (let i = 1; i < lines.length; i++) {
+    let line = stripCR(lines[i]!);
+    // RFC 3261 §7.3.1: a line starting with whitespace continues the previous one.
+    while (i + 1 < lines.length && isFolded(lines[i + 1]!)) {
+      line += ' ' + stripCR(lines[++i]!).trim();
+    }
+    if (isFolded(line)) throw new SipParseError('BAD_HEADER_LINE', 'continuation line before any header');
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new SipParseError('BAD_HEADER_LINE', `header line without a name and colon: ${clip(line)}`);
+    const written = trimEndSpaces(line.slice(0, colon));
+    if (!isToken(written)) throw new SipParseError('BAD_HEADER_LINE', `invalid header name: ${clip(written)}`);
+    const name = canonicalName(written);
+    const value = line.slice(colon + 1).trim();
+    if (headers.length >= limits.maxHeaders) {
+      throw new SipParseError('TOO_MANY_HEADERS', `more than ${limits.maxHeaders} header lines`);
+    }
+    headers.push(written.length > 1 && written.toLowerCase() === name ? { name, value } : { name, value, written });
+    if (name === 'content-length') {
+      const parsed = parseBoundedInt(value, limits.maxMessageSize);
+      if (parsed === null) throw new SipParseError('BAD_CONTENT_LENGTH', `invalid Content-Length: ${clip(value)}`, name);
+      if (contentLength !== undefined) throw new SipParseError('DUPLICATE_HEADER', 'more than one Content-Length', name);
+      contentLength = parsed;
+    }
+  }
+
+  let body: Buffer;
+  if (contentLength === undefined) {
+    body = data.subarray(bodyStart);
+  } else {
+    if (bodyStart + contentLength > data.length) {
+      throw new SipParseError('TRUNCATED_BODY', `Content-Length ${contentLength} exceeds the ${data.length - bodyStart} body bytes received`, 'content-length');
+    }
+    body = data.subarray(bodyStart, bodyStart + contentLength);
+  }
+
+  let message: SipRequest | SipResponse;
+  try {
+    message = parseStartLine(startLine, headers, body);
+  } catch (error) {
+    if (error instanceof SipParseError) {
+      error.headerLines = headers;
+      error.looksLikeRequest = !/^SIP\//i.test(startLine);
+    }
+    throw error;
+  }
+  message.raw = data;
+  return message;
+}
+
+const VERSION = 'SIP/2.0';
+const VERSION_RE = /^SIP\/[0-9]+\.[0-9]+$/i;
+
+function parseStartLine(line: string, headers: HeaderField[], body: Buffer): SipRequest | SipResponse {
+  if (line.length > 4 && line.slice(0, 4).toUpperCase() === 'SIP/') {
+    const first = line.indexOf(' ');
+    const version = first < 0 ? line : line.slice(0, first);
+    checkVersion(version);
+    const second = line.indexOf(' ', first + 1);
+    const codeText = second < 0 ? line.slice(first + 1) : line.slice(first + 1, second);
+    if (!/^[0-9]{3}$/.test(codeText)) throw new SipParseError('BAD_STATUS_CODE', `invalid status code: ${clip(codeText)}`);
+    const status = Number(codeText);
+    if (status < 100 || status > 699) throw new SipParseError('BAD_STATUS_CODE', `status code ${status} out of range`);
+    const reason = second < 0 ? '' : line.slice(second + 1);
+    return new SipResponse(status, reason, headers, body);
+  }
+  // Request-Line = Method SP Request-URI SP SIP-Version: exactly one space each (RFC 4475 §3.1.2.9).
+  const first = line.indexOf(' ');
+  const last = line.lastIndexOf(' ');
+  if (first <= 0 || last === first) throw new SipParseError('BAD_START_LINE', `malformed request line: ${clip(line)}`);
+  const method = line.slice(0, first);
+  const uri = line.slice(first + 1, last);
+  const version = line.slice(last + 1);
+  if (!isToken(method)) throw new SipParseError('BAD_METHOD', `invalid method: ${clip(method)}`);
+  if (version === '') throw new SipParseError('BAD_START_LINE', 'trailing whitespace after the SIP version');
+  checkVersion(version);
+  if (uri === '' || /\s/.test(uri)) throw new SipParseError('BAD_REQUEST_URI', 'whitespace in the Request-URI');
+  if (uri[0] === '<') throw new SipParseError('BAD_REQUEST_URI', 'Request-URI enclosed in <>');
+  return new SipRequest(method, uri, headers, body);
+}
+
+function checkVersion(version: string): void {
+  if (version.toUpperCase() === VERSION) return;
+  if (VERSION_RE.test(version)) throw new SipParseError('BAD_VERSION', `unsupported version ${clip(version)}`, undefined, 505);
+  throw new SipParseError('BAD_START_LINE', `malformed SIP version: ${clip(version)}`);
+}
+
+function stripCR(line: string): string {
+  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+}
+
+function isFolded(line: string): boolean {
+  const c = line.charCodeAt(0);
+  return c === 32 || c === 9;
+}
+
+function trimEndSpaces(text: string): string {
+  let end = text.length;
+  while (end > 0 && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  return text.slice(0, end);
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
