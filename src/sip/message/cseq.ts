@@ -12,7 +12,8 @@ export const MAX_CSEQ = 2 ** 31 - 1;
 
 export function parseCSeq(text: string): CSeq {
   const value = text.trim();
-  const space = value.search(/\s/);
+  let space = value.indexOf(' ');
+  if (space < 0) space = value.indexOf('\t');
   if (space < 0) throw new SipParseError('BAD_HEADER_VALUE', 'CSeq: missing method', 'cseq');
   const seq = parseBoundedInt(value.slice(0, space), MAX_CSEQ);
   if (seq === null) throw new SipParseError('BAD_HEADER_VALUE', 'CSeq: sequence number out of range', 'cseq');

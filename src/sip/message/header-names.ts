@@ -70,8 +70,19 @@ export const SINGLE_HEADERS = ['call-id', 'cseq', 'from', 'to', 'max-forwards', 
 
 const nameCache = new Map<string, string>();
 
+// The spellings nearly every message uses, compared by length first: cheaper than hashing.
+const COMMON: string[][] = [];
+for (const name of ['via', 'from', 'to', 'call-id', 'cseq', 'contact', 'max-forwards', 'content-length',
+  'content-type', 'record-route', 'route', 'allow', 'supported', 'user-agent', 'expires', 'require']) {
+  for (const spelling of [name, displayName(name)]) (COMMON[spelling.length] ??= []).push(spelling, name);
+}
+
 /** The canonical lower-case long name of a header name as written. */
 export function canonicalName(written: string): string {
+  const candidates = COMMON[written.length];
+  if (candidates !== undefined) {
+    for (let i = 0; i < candidates.length; i += 2) if (candidates[i] === written) return candidates[i + 1]!;
+  }
   let name = nameCache.get(written);
   if (name !== undefined) return name;
   const lower = written.toLowerCase();

@@ -20,16 +20,37 @@ export interface HeaderField {
   written?: string;
 }
 
+interface ParsedHeaders {
+  callId?: string;
+  cseq?: CSeq;
+  from?: NameAddr;
+  to?: NameAddr;
+  vias?: Via[];
+  topVia?: Via;
+  contacts?: NameAddr[];
+  recordRoutes?: NameAddr[];
+  routes?: NameAddr[];
+}
+
 type HeaderValue = string | number | { toString(): string };
 
 const EMPTY = Buffer.alloc(0);
+
+function hasWhitespace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13 || c === 10) return true;
+  }
+  return false;
+}
 
 export abstract class SipMessage {
   headers: HeaderField[];
   body: Buffer;
   /** The bytes this message was parsed from, when it came from the wire. */
   raw: Buffer | undefined;
-  private cache: Map<string, unknown> | undefined;
+  /** Typed values parsed so far; dropped whenever a header changes. */
+  private parsed: ParsedHeaders = {};
 
   constructor(headers: HeaderField[] = [], body: Buffer = EMPTY) {
     this.headers = headers;
@@ -82,13 +103,13 @@ export abstract class SipMessage {
       this.headers[index] = { name: key, value: text };
       this.headers = this.headers.filter((f, i) => i <= index || f.name !== key);
     }
-    this.cache = undefined;
+    this.parsed = {};
     return this;
   }
 
   addHeader(name: string, value: HeaderValue): this {
     this.headers.push({ name: canonicalName(name), value: String(value) });
-    this.cache = undefined;
+    this.parsed = {};
     return this;
   }
 
@@ -99,26 +120,18 @@ export abstract class SipMessage {
     const field = { name: key, value: String(value) };
     if (index < 0) this.headers.unshift(field);
     else this.headers.splice(index, 0, field);
-    this.cache = undefined;
+    this.parsed = {};
     return this;
   }
 
   removeHeader(name: string): this {
     const key = canonicalName(name);
     this.headers = this.headers.filter((f) => f.name !== key);
-    this.cache = undefined;
+    this.parsed = {};
     return this;
   }
 
   // ---- typed access (parsed on first use, then cached) ------------------------------------
-
-  private cached<T>(key: string, parse: () => T): T {
-    if (!this.cache) this.cache = new Map();
-    if (this.cache.has(key)) return this.cache.get(key) as T;
-    const value = parse();
-    this.cache.set(key, value);
-    return value;
-  }
 
   protected required(name: string): string {
     const value = this.header(name);
@@ -127,44 +140,52 @@ export abstract class SipMessage {
   }
 
   get callId(): string {
-    return this.cached('call-id', () => {
+    if (this.parsed.callId === undefined) {
       const value = this.required('call-id');
-      if (value === '' || /\s/.test(value)) throw new SipParseError('BAD_HEADER_VALUE', 'Call-ID: malformed', 'call-id');
-      return value;
-    });
+      if (value === '' || hasWhitespace(value)) throw new SipParseError('BAD_HEADER_VALUE', 'Call-ID: malformed', 'call-id');
+      this.parsed.callId = value;
+    }
+    return this.parsed.callId;
   }
 
   get cseq(): CSeq {
-    return this.cached('cseq', () => parseCSeq(this.required('cseq')));
+    return (this.parsed.cseq ??= parseCSeq(this.required('cseq')));
   }
 
   get from(): NameAddr {
-    return this.cached('from', () => parseNameAddr(this.required('from'), 'from'));
+    return (this.parsed.from ??= parseNameAddr(this.required('from'), 'from'));
   }
 
   get to(): NameAddr {
-    return this.cached('to', () => parseNameAddr(this.required('to'), 'to'));
+    return (this.parsed.to ??= parseNameAddr(this.required('to'), 'to'));
   }
 
   get vias(): Via[] {
-    return this.cached('via', () => {
+    if (this.parsed.vias === undefined) {
       const values = this.headerValues('via');
       if (values.length === 0) throw new SipParseError('MISSING_HEADER', 'missing Via header', 'via');
-      return values.map(parseVia);
-    });
+      this.parsed.vias = values.map(parseVia);
+    }
+    return this.parsed.vias;
   }
 
+  /** The first Via, parsed without parsing the others (the common case on every message). */
   get topVia(): Via {
-    return this.vias[0]!;
+    if (this.parsed.topVia === undefined) {
+      const line = this.header('via');
+      if (line === undefined) throw new SipParseError('MISSING_HEADER', 'missing Via header', 'via');
+      this.parsed.topVia = line.indexOf(',') < 0 ? parseVia(line) : this.vias[0]!;
+    }
+    return this.parsed.topVia;
   }
 
   /** Contact values; empty when absent. A `*` (REGISTER only) is reported by `contactWildcard`. */
   get contacts(): NameAddr[] {
-    return this.cached('contact', () => {
+    if (this.parsed.contacts === undefined) {
       const values = this.headerValues('contact');
-      if (values.length === 1 && values[0] === '*') return [];
-      return values.map((v) => parseNameAddr(v, 'contact'));
-    });
+      this.parsed.contacts = values.length === 1 && values[0] === '*' ? [] : values.map((v) => parseNameAddr(v, 'contact'));
+    }
+    return this.parsed.contacts;
   }
 
   get contactWildcard(): boolean {
@@ -172,21 +193,19 @@ export abstract class SipMessage {
   }
 
   get recordRoutes(): NameAddr[] {
-    return this.cached('record-route', () => this.headerValues('record-route').map((v) => parseNameAddr(v, 'record-route')));
+    return (this.parsed.recordRoutes ??= this.headerValues('record-route').map((v) => parseNameAddr(v, 'record-route')));
   }
 
   get routes(): NameAddr[] {
-    return this.cached('route', () => this.headerValues('route').map((v) => parseNameAddr(v, 'route')));
+    return (this.parsed.routes ??= this.headerValues('route').map((v) => parseNameAddr(v, 'route')));
   }
 
   get maxForwards(): number | undefined {
-    return this.cached('max-forwards', () => {
-      const value = this.header('max-forwards');
-      if (value === undefined) return undefined;
-      const hops = parseBoundedInt(value, 255);
-      if (hops === null) throw new SipParseError('BAD_HEADER_VALUE', 'Max-Forwards: out of range', 'max-forwards');
-      return hops;
-    });
+    const value = this.header('max-forwards');
+    if (value === undefined) return undefined;
+    const hops = parseBoundedInt(value, 255);
+    if (hops === null) throw new SipParseError('BAD_HEADER_VALUE', 'Max-Forwards: out of range', 'max-forwards');
+    return hops;
   }
 
   /** The media type, lower-cased, without parameters (`application/sdp`). */

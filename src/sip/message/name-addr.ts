@@ -7,11 +7,34 @@ import { formatParams, isTokenChar, parseParams, quote, skipQuoted, unquote, typ
 import { parseUri, type Uri } from '../uri.js';
 
 export class NameAddr {
+  private uriText: string | undefined;
+  private parsedUri: Uri | undefined;
+
+  /** `uri` may be text, parsed on first access (most messages never look at From's URI). */
   constructor(
-    public uri: Uri,
+    uri: Uri | string,
     public displayName: string | undefined = undefined,
     public params: Params = new Map(),
-  ) {}
+    private readonly header = 'uri',
+  ) {
+    if (typeof uri === 'string') this.uriText = uri;
+    else this.parsedUri = uri;
+  }
+
+  get uri(): Uri {
+    if (this.parsedUri === undefined) this.parsedUri = parseUriIn(this.uriText!, this.header);
+    return this.parsedUri;
+  }
+
+  set uri(value: Uri) {
+    this.parsedUri = value;
+    this.uriText = undefined;
+  }
+
+  /** The URI as text, without parsing it. */
+  get uriString(): string {
+    return this.uriText ?? this.parsedUri!.toString();
+  }
 
   get tag(): string | undefined {
     return this.params.get('tag') ?? undefined;
@@ -20,12 +43,12 @@ export class NameAddr {
   withTag(tag: string): NameAddr {
     const params = new Map(this.params);
     params.set('tag', tag);
-    return new NameAddr(this.uri, this.displayName, params);
+    return new NameAddr(this.parsedUri ?? this.uriText!, this.displayName, params, this.header);
   }
 
   toString(): string {
     const name = this.displayName === undefined ? '' : `${quote(this.displayName)} `;
-    return `${name}<${this.uri.toString()}>${formatParams(this.params)}`;
+    return `${name}<${this.uriString}>${formatParams(this.params)}`;
   }
 }
 
@@ -38,16 +61,13 @@ export function parseNameAddr(text: string, header: string): NameAddr {
   const value = text.trim();
   let displayName: string | undefined;
   let cursor = 0;
-  const fail = (why: string): never => {
-    throw new SipParseError('BAD_HEADER_VALUE', `${header}: ${why}`, header);
-  };
   if (value[0] === '"') {
     const end = skipQuoted(value, 0);
-    if (end < 0) fail('unterminated quoted display name');
+    if (end < 0) fail(header, 'unterminated quoted display name');
     displayName = unquote(value.slice(0, end));
     cursor = end;
     while (value[cursor] === ' ' || value[cursor] === '\t') cursor++;
-    if (value[cursor] !== '<') fail('a quoted display name must be followed by <URI>');
+    if (value[cursor] !== '<') fail(header, 'a quoted display name must be followed by <URI>');
   }
   const open = value.indexOf('<', cursor);
   if (open >= 0) {
@@ -57,27 +77,31 @@ export function parseNameAddr(text: string, header: string): NameAddr {
         // Unquoted display-name = *(token LWS).
         for (let i = 0; i < name.length; i++) {
           const c = name.charCodeAt(i);
-          if (!isTokenChar(c) && c !== 32 && c !== 9) fail('display name has characters that need quoting');
+          if (!isTokenChar(c) && c !== 32 && c !== 9) fail(header, 'display name has characters that need quoting');
         }
         displayName = name.replace(/[ \t]+/g, ' ');
       }
     }
     const close = value.indexOf('>', open);
-    if (close < 0) fail('unterminated <URI>');
+    if (close < 0) fail(header, 'unterminated <URI>');
     const uriText = value.slice(open + 1, close);
-    if (uriText !== uriText.trim() || uriText === '') fail('whitespace inside <URI>');
+    if (uriText !== uriText.trim() || uriText === '') fail(header, 'whitespace inside <URI>');
     const params = parseParams(value.slice(close + 1));
-    if (!params) fail('malformed parameters');
-    return new NameAddr(parseUriIn(uriText, header), displayName, params!);
+    if (!params) fail(header, 'malformed parameters');
+    return new NameAddr(uriText, displayName, params!, header);
   }
-  if (displayName !== undefined) fail('display name without <URI>');
+  if (displayName !== undefined) fail(header, 'display name without <URI>');
   const semi = value.indexOf(';');
   const uriText = semi >= 0 ? value.slice(0, semi).trimEnd() : value;
-  if (uriText === '' || /[\s<>"]/.test(uriText)) fail('malformed addr-spec');
-  if (uriText.includes('?')) fail('a URI with headers must be enclosed in <>');
+  if (uriText === '' || /[\s<>"]/.test(uriText)) fail(header, 'malformed addr-spec');
+  if (uriText.includes('?')) fail(header, 'a URI with headers must be enclosed in <>');
   const params = parseParams(semi >= 0 ? value.slice(semi) : '');
-  if (!params) fail('malformed parameters');
-  return new NameAddr(parseUriIn(uriText, header), undefined, params!);
+  if (!params) fail(header, 'malformed parameters');
+  return new NameAddr(uriText, undefined, params!, header);
+}
+
+function fail(header: string, why: string): never {
+  throw new SipParseError('BAD_HEADER_VALUE', `${header}: ${why}`, header);
 }
 
 function parseUriIn(text: string, header: string): Uri {

@@ -5,7 +5,7 @@
  * validateMessage() checks the ones a transaction layer depends on.
  */
 import { SipParseError } from '../errors.js';
-import { isToken, parseBoundedInt } from '../grammar.js';
+import { isToken, isWhitespace, parseBoundedInt } from '../grammar.js';
 import { canonicalName } from './header-names.js';
 import { SipRequest, SipResponse, type HeaderField } from './message.js';
 
@@ -49,28 +49,50 @@ export function parseMessage(data: Buffer, limits: ParseLimits = defaultParseLim
     while (data[headerEnd - 1] === 10 || data[headerEnd - 1] === 13) headerEnd--;
   }
 
-  const lines = data.toString('utf8', start, headerEnd).split('\n');
-  const startLine = stripCR(lines[0]!);
+  const text = data.toString('utf8', start, headerEnd);
   const headers: HeaderField[] = [];
   let contentLength: number | undefined;
 
-  for (let i = 1; i < lines.length; i++) {
-    let line = stripCR(lines[i]!);
+  let lineEnd = text.indexOf('\n');
+  if (lineEnd < 0) lineEnd = text.length;
+  const startLine = text.slice(0, text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
+  let pos = lineEnd + 1;
+
+  while (pos < text.length) {
+    lineEnd = text.indexOf('\n', pos);
+    if (lineEnd < 0) lineEnd = text.length;
+    let line: string | undefined;
     // RFC 3261 §7.3.1: a line starting with whitespace continues the previous one.
-    while (i + 1 < lines.length && isFolded(lines[i + 1]!)) {
-      line += ' ' + stripCR(lines[++i]!).trim();
+    while (lineEnd + 1 < text.length && isFoldChar(text.charCodeAt(lineEnd + 1))) {
+      line = (line ?? text.slice(pos, lineEnd)).trimEnd() + ' ';
+      const next = text.indexOf('\n', lineEnd + 1);
+      const nextEnd = next < 0 ? text.length : next;
+      line += text.slice(lineEnd + 1, nextEnd).trim();
+      lineEnd = nextEnd;
     }
-    if (isFolded(line)) throw new SipParseError('BAD_HEADER_LINE', 'continuation line before any header');
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new SipParseError('BAD_HEADER_LINE', `header line without a name and colon: ${clip(line)}`);
-    const written = trimEndSpaces(line.slice(0, colon));
+    const lineStart = line === undefined ? pos : 0;
+    const source = line ?? text;
+    let end = line === undefined ? lineEnd : line.length;
+    pos = lineEnd + 1;
+    if (isFoldChar(source.charCodeAt(lineStart))) throw new SipParseError('BAD_HEADER_LINE', 'continuation line before any header');
+    const colon = source.indexOf(':', lineStart);
+    if (colon <= lineStart || colon >= end) {
+      throw new SipParseError('BAD_HEADER_LINE', `header line without a name and colon: ${clip(source.slice(lineStart, end))}`);
+    }
+    let nameEnd = colon;
+    while (nameEnd > lineStart && isFoldChar(source.charCodeAt(nameEnd - 1))) nameEnd--;
+    const written = source.slice(lineStart, nameEnd);
     if (!isToken(written)) throw new SipParseError('BAD_HEADER_LINE', `invalid header name: ${clip(written)}`);
     const name = canonicalName(written);
-    const value = line.slice(colon + 1).trim();
+    let valueStart = colon + 1;
+    while (valueStart < end && isWhitespace(source.charCodeAt(valueStart))) valueStart++;
+    while (end > valueStart && isWhitespace(source.charCodeAt(end - 1))) end--;
+    const value = source.slice(valueStart, end);
     if (headers.length >= limits.maxHeaders) {
       throw new SipParseError('TOO_MANY_HEADERS', `more than ${limits.maxHeaders} header lines`);
     }
-    headers.push(written.length > 1 && written.toLowerCase() === name ? { name, value } : { name, value, written });
+    // Compact forms are written back long; other names keep the spelling they came with.
+    headers.push(written.length > 1 ? { name, value, written } : { name, value });
     if (name === 'content-length') {
       const parsed = parseBoundedInt(value, limits.maxMessageSize);
       if (parsed === null) throw new SipParseError('BAD_CONTENT_LENGTH', `invalid Content-Length: ${clip(value)}`, name);
@@ -135,24 +157,13 @@ function parseStartLine(line: string, headers: HeaderField[], body: Buffer): Sip
 }
 
 function checkVersion(version: string): void {
-  if (version.toUpperCase() === VERSION) return;
+  if (version === VERSION || version.toUpperCase() === VERSION) return;
   if (VERSION_RE.test(version)) throw new SipParseError('BAD_VERSION', `unsupported version ${clip(version)}`, undefined, 505);
   throw new SipParseError('BAD_START_LINE', `malformed SIP version: ${clip(version)}`);
 }
 
-function stripCR(line: string): string {
-  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
-}
-
-function isFolded(line: string): boolean {
-  const c = line.charCodeAt(0);
-  return c === 32 || c === 9;
-}
-
-function trimEndSpaces(text: string): string {
-  let end = text.length;
-  while (end > 0 && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
-  return text.slice(0, end);
+function isFoldChar(code: number): boolean {
+  return code === 32 || code === 9;
 }
 
 function clip(text: string): string {

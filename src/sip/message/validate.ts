@@ -22,13 +22,13 @@ export function validateMessage(message: SipRequest | SipResponse): void {
   }
   void message.vias;
   void message.callId;
-  void message.from;
-  void message.to;
+  void message.from.uri;
+  void message.to.uri;
   const cseq = message.cseq;
   void message.maxForwards;
-  if (counts.has('contact')) void message.contacts;
-  if (counts.has('record-route')) void message.recordRoutes;
-  if (counts.has('route')) void message.routes;
+  if (counts.has('contact')) for (const contact of message.contacts) void contact.uri;
+  if (counts.has('record-route')) for (const entry of message.recordRoutes) void entry.uri;
+  if (counts.has('route')) for (const entry of message.routes) void entry.uri;
   const expires = message.header('expires');
   if (expires !== undefined && parseBoundedInt(expires, MAX_EXPIRES) === null) {
     throw new SipParseError('BAD_HEADER_VALUE', 'Expires: not a delta-seconds value', 'expires');

@@ -1,6 +1,6 @@
 /** The Via header field (RFC 3261 §20.42, §18.2.1; RFC 3581 rport). */
 import { SipParseError } from '../errors.js';
-import { formatParams, parseParams, type Params } from '../grammar.js';
+import { formatParams, isToken, isTokenChar, parseParams, type Params } from '../grammar.js';
 import { parseHostPort } from '../uri.js';
 
 /** RFC 3261 §8.1.1.7: branches that start with this cookie are unique per transaction. */
@@ -50,23 +50,41 @@ export class Via {
   }
 }
 
-// sent-protocol with LWS allowed around the slashes (RFC 3261 §25.1 SLASH = SWS "/" SWS).
-const SENT_PROTOCOL_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)\s*\/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*\/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+/;
-
+/**
+ * Parses one via-parm. sent-protocol allows LWS around its slashes (RFC 3261 §25.1
+ * SLASH = SWS "/" SWS), which real traffic never uses but RFC 4475 §3.1.1.1 does.
+ */
 export function parseVia(text: string): Via {
   const value = text.trim();
-  const match = SENT_PROTOCOL_RE.exec(value);
-  if (!match) throw new SipParseError('BAD_HEADER_VALUE', 'Via: malformed sent-protocol', 'via');
-  const rest = value.slice(match[0].length);
-  const semi = rest.indexOf(';');
-  const sentBy = (semi >= 0 ? rest.slice(0, semi) : rest).trim().replace(/\s*:\s*/, ':');
+  const first = value.indexOf('/');
+  const second = first < 0 ? -1 : value.indexOf('/', first + 1);
+  if (second < 0) throw malformed('sent-protocol');
+  const name = value.slice(0, first).trim();
+  const version = value.slice(first + 1, second).trim();
+  let i = second + 1;
+  while (i < value.length && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
+  const transportStart = i;
+  while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
+  const transport = value.slice(transportStart, i);
+  if (!isToken(name) || !isToken(version) || transport === '' || i >= value.length) throw malformed('sent-protocol');
+  const afterTransport = i;
+  while (i < value.length && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
+  if (i === afterTransport) throw malformed('sent-protocol');
+  const semi = value.indexOf(';', i);
+  let sentBy = semi >= 0 ? value.slice(i, semi).trimEnd() : value.slice(i);
+  if (sentBy.includes(' ') || sentBy.includes('\t')) sentBy = sentBy.replace(/\s*:\s*/, ':');
   let hostPort;
   try {
     hostPort = parseHostPort(sentBy);
   } catch {
-    throw new SipParseError('BAD_HEADER_VALUE', 'Via: malformed sent-by', 'via');
+    throw malformed('sent-by');
   }
-  const params = parseParams(semi >= 0 ? rest.slice(semi) : '');
-  if (!params) throw new SipParseError('BAD_HEADER_VALUE', 'Via: malformed parameters', 'via');
-  return new Via(match[3]!.toUpperCase(), hostPort.host, hostPort.port, params, `${match[1]}/${match[2]}`.toUpperCase());
+  const params = semi >= 0 ? parseParams(value.slice(semi)) : new Map<string, string | null>();
+  if (!params) throw malformed('parameters');
+  const protocol = name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name}/${version}`.toUpperCase();
+  return new Via(transport.toUpperCase(), hostPort.host, hostPort.port, params, protocol);
+}
+
+function malformed(what: string): SipParseError {
+  return new SipParseError('BAD_HEADER_VALUE', `Via: malformed ${what}`, 'via');
 }
