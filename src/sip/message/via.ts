@@ -1,6 +1,6 @@
 /** The Via header field (RFC 3261 §20.42, §18.2.1; RFC 3581 rport). */
 import { SipParseError } from '../errors.js';
-import { formatParams, isToken, isTokenChar, parseParams, type Params } from '../grammar.js';
+import { formatParams, isToken, parseBoundedInt, isTokenChar, parseParams, type Params } from '../grammar.js';
 import { parseHostPort } from '../uri.js';
 
 /** RFC 3261 §8.1.1.7: branches that start with this cookie are unique per transaction. */
@@ -28,7 +28,9 @@ export class Via {
   get rport(): number | true | undefined {
     if (!this.params.has('rport')) return undefined;
     const value = this.params.get('rport');
-    return value === null || value === undefined ? true : Number(value);
+    if (value === null || value === undefined) return true;
+    // A malformed value is treated as a request for rport: the source port is what counts.
+    return parseBoundedInt(value, 65535) ?? true;
   }
 
   get maddr(): string | undefined {
