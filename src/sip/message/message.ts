@@ -1,7 +1,9 @@
 /**
  * SIP requests and responses (RFC 3261 §7). Header values are kept as text and parsed into
  * typed values on first access (then cached); the bytes a message arrived as are kept in `raw`
- * so it can be logged or forwarded exactly as received.
+ * so it can be logged or forwarded exactly as received (until a header is changed).
+ * The typed values are views for reading: change a message through setHeader() and friends (or
+ * `request.uri = …`), never by mutating a returned object.
  */
 import { SipParseError } from '../errors.js';
 import { parseBoundedInt, splitTopLevel } from '../grammar.js';
@@ -104,12 +106,14 @@ export abstract class SipMessage {
       this.headers = this.headers.filter((f, i) => i <= index || f.name !== key);
     }
     this.parsed = {};
+    this.raw = undefined;
     return this;
   }
 
   addHeader(name: string, value: HeaderValue): this {
     this.headers.push({ name: canonicalName(name), value: String(value) });
     this.parsed = {};
+    this.raw = undefined;
     return this;
   }
 
@@ -121,6 +125,7 @@ export abstract class SipMessage {
     if (index < 0) this.headers.unshift(field);
     else this.headers.splice(index, 0, field);
     this.parsed = {};
+    this.raw = undefined;
     return this;
   }
 
@@ -128,6 +133,7 @@ export abstract class SipMessage {
     const key = canonicalName(name);
     this.headers = this.headers.filter((f) => f.name !== key);
     this.parsed = {};
+    this.raw = undefined;
     return this;
   }
 
@@ -221,7 +227,7 @@ export abstract class SipMessage {
     return this.headerValues(name).map((tag) => tag.toLowerCase());
   }
 
-  /** A copy that shares nothing mutable with this one. */
+  /** A copy with its own header list; the body bytes are shared (bodies are never mutated in place). */
   abstract clone(): SipMessage;
 }
 
