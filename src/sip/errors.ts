@@ -47,7 +47,9 @@ export class SipParseError extends Error {
   get reasonPhrase(): string {
     if (this.status === 505) return 'Version Not Supported';
     if (this.status === 416) return 'Unsupported URI Scheme';
-    const what = this.message.replace(/[\r\n]/g, ' ').slice(0, 100);
+    if (this.status === 513) return 'Message Too Large';
+    // The message may quote the peer's bytes: keep the phrase printable (RFC 3261 §25.1 TEXT-UTF8).
+    const what = this.message.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 100);
     return `Bad Request (${what})`;
   }
 }

@@ -51,13 +51,28 @@ export function parseMessage(data: Buffer, limits: ParseLimits = defaultParseLim
 
   const text = data.toString('utf8', start, headerEnd);
   const headers: HeaderField[] = [];
-  let contentLength: number | undefined;
-
   let lineEnd = text.indexOf('\n');
   if (lineEnd < 0) lineEnd = text.length;
   const startLine = text.slice(0, text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
-  let pos = lineEnd + 1;
+  const pos = lineEnd + 1;
 
+  try {
+    return finish(data, startLine, headers, scanHeaders(text, pos, headers, limits), bodyStart);
+  } catch (error) {
+    // Whatever the fault, the header lines read so far let a UAS answer 400 when it can.
+    if (error instanceof SipParseError) {
+      error.headerLines ??= headers;
+      error.looksLikeRequest ??= !/^SIP\//i.test(startLine);
+    }
+    throw error;
+  }
+}
+
+/** Reads header lines from `pos` into `headers`; returns the Content-Length, if any. */
+function scanHeaders(text: string, start: number, headers: HeaderField[], limits: ParseLimits): number | undefined {
+  let contentLength: number | undefined;
+  let pos = start;
+  let lineEnd: number;
   while (pos < text.length) {
     lineEnd = text.indexOf('\n', pos);
     if (lineEnd < 0) lineEnd = text.length;
@@ -94,13 +109,20 @@ export function parseMessage(data: Buffer, limits: ParseLimits = defaultParseLim
     // Compact forms are written back long; other names keep the spelling they came with.
     headers.push(written.length > 1 ? { name, value, written } : { name, value });
     if (name === 'content-length') {
-      const parsed = parseBoundedInt(value, limits.maxMessageSize);
+      const parsed = parseBoundedInt(value, Number.MAX_SAFE_INTEGER);
       if (parsed === null) throw new SipParseError('BAD_CONTENT_LENGTH', `invalid Content-Length: ${clip(value)}`, name);
+      if (parsed > limits.maxMessageSize) {
+        throw new SipParseError('TOO_LARGE', `Content-Length ${parsed} exceeds ${limits.maxMessageSize}`, name, 513);
+      }
       if (contentLength !== undefined) throw new SipParseError('DUPLICATE_HEADER', 'more than one Content-Length', name);
       contentLength = parsed;
     }
   }
 
+  return contentLength;
+}
+
+function finish(data: Buffer, startLine: string, headers: HeaderField[], contentLength: number | undefined, bodyStart: number): SipRequest | SipResponse {
   let body: Buffer;
   if (contentLength === undefined) {
     body = data.subarray(bodyStart);
@@ -111,16 +133,7 @@ export function parseMessage(data: Buffer, limits: ParseLimits = defaultParseLim
     body = data.subarray(bodyStart, bodyStart + contentLength);
   }
 
-  let message: SipRequest | SipResponse;
-  try {
-    message = parseStartLine(startLine, headers, body);
-  } catch (error) {
-    if (error instanceof SipParseError) {
-      error.headerLines = headers;
-      error.looksLikeRequest = !/^SIP\//i.test(startLine);
-    }
-    throw error;
-  }
+  const message = parseStartLine(startLine, headers, body);
   message.raw = data;
   return message;
 }

@@ -132,13 +132,27 @@ describe('StreamFramer', () => {
     assert.equal(result.messages.length, 1);
   });
 
-  it('rejects a frame with a broken Content-Length', () => {
+  it('reports a broken Content-Length after delivering the good message before it', () => {
     const framer = new StreamFramer();
-    assert.throws(() => framer.push(Buffer.from(INVITE.replace('Content-Length: 5', 'Content-Length: -5'))), SipParseError);
+    const broken = Buffer.from(INVITE.replace('Content-Length: 5', 'Content-Length: -5'));
+    const result = framer.push(Buffer.concat([Buffer.from(INVITE), broken]));
+    assert.equal(result.messages.length, 1);
+    assert.ok(result.error instanceof SipParseError);
+    assert.equal(result.error.code, 'BAD_CONTENT_LENGTH');
+    assert.ok(result.unframed!.equals(broken));
+    assert.ok(framer.push(Buffer.from(INVITE)).error, 'a broken stream stays broken');
   });
 
-  it('rejects a header section that never ends within the size limit', () => {
+  it('reports a header section that never ends within the size limit as TOO_LARGE (513)', () => {
     const framer = new StreamFramer({ maxMessageSize: 1000, maxHeaders: 100 });
-    assert.throws(() => framer.push(Buffer.alloc(2000, 'a')), (e: unknown) => e instanceof SipParseError && e.code === 'TOO_LARGE');
+    const result = framer.push(Buffer.alloc(2000, 'a'));
+    assert.equal(result.error?.code, 'TOO_LARGE');
+    assert.equal(result.error?.status, 513);
+  });
+
+  it('answers a ping split across two reads', () => {
+    const framer = new StreamFramer();
+    assert.equal(framer.push(Buffer.from('\r\n')).pings, 0);
+    assert.equal(framer.push(Buffer.from('\r\n')).pings, 1);
   });
 });
