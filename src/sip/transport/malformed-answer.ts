@@ -1,10 +1,11 @@
 /**
  * The stateless answer to a request that failed parsing or validation: RFC 3261 §8.2 and
  * §21.4.1 (400, with a reason phrase that names the fault), §21.5.6 (505), §21.5.7 (513), as
- * RFC 4475 §3.1.2 expects of an element. Only a request whose Via, From, To, Call-ID and CSeq
- * all parse is answered: a response echoing a malformed one of those would itself be a message
- * the client must discard (RFC 4475 §3.1.2.5 and the like), and it would need a To tag that
- * cannot be added to a To that does not parse (RFC 3261 §8.2.6.2).
+ * RFC 4475 §3.1.2 and §3.3.1 expect of an element. Every request that carries a Via line is
+ * answered (RFC 4475 asks for a 400 even for badinv01, quotbal and insuf): the Via, From, To,
+ * Call-ID and CSeq lines are copied back as received, broken or not, because the client matches
+ * the answer by its own bytes, and the response goes to the source address. ACKs and responses
+ * are never answered.
  */
 import { SipParseError } from '../errors.js';
 import { isToken, parseBoundedInt } from '../grammar.js';
@@ -54,19 +55,15 @@ export function statelessAnswer(input: MalformedInput, source: { address: string
   }
 
   const request = new SipRequest(method && isToken(method) ? method : 'UNKNOWN', 'sip:invalid', copiedHeaders(headers));
-  let cseqMethod: string;
+  if (!request.hasHeader('via')) return undefined;
+  // RFC 3261 §17: an ACK is never answered (it has no transaction of its own to answer on).
+  const cseqMethod = (request.header('cseq') ?? '').trim().split(/\s+/).pop();
+  if (cseqMethod?.toUpperCase() === 'ACK' || method === 'ACK') return undefined;
   try {
-    void request.topVia;
-    void request.from;
-    void request.to;
-    void request.callId;
-    cseqMethod = request.cseq.method;
     stampReceived(request, source);
   } catch {
-    return undefined;
+    // A top Via that does not parse goes back exactly as it came.
   }
-  // RFC 3261 §17: an ACK is never answered (it has no transaction of its own to answer on).
-  if (cseqMethod === 'ACK' || method === 'ACK') return undefined;
 
   const status = error.status >= 400 && error.status <= 699 ? error.status : 400;
   const reason = status === 400 ? error.reasonPhrase : reasonPhrase(status);
