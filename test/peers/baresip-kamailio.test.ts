@@ -1,0 +1,298 @@
+/**
+ * Proves that baresip and Kamailio behave as the real peers our 3PCC tests need (RFC 3725): baresip
+ * auto-answers with and without an SDP offer in the INVITE, stays in the call, takes re-INVITEs and
+ * BYE; Kamailio registers it, record-routes the dialog, loose-routes in-dialog requests and
+ * challenges the trunk user. SIPp plays our future controller (scenarios in test/peers/baresip/ and
+ * test/peers/kamailio/).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startBaresip, type BaresipHandle, type SipTransportName } from '../support/baresip.js';
+import { startKamailio } from '../support/kamailio.js';
+
+const HOST = '127.0.0.1';
+const TRANSPORTS: SipTransportName[] = ['udp', 'tcp'];
+const scenario = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const TRUNK = { user: 'trunk', password: 'trunk-secret', realm: 'test.invalid' };
+
+describe('baresip as an auto-answering phone', () => {
+  for (const transport of TRANSPORTS) {
+    test(`answers an INVITE without SDP with an offer, takes the answer from the ACK, stays up, answers a re-INVITE and BYE (${transport})`, async (t) => {
+      const ports = await freePortBlock(PORT_BLOCK);
+      const phone = await startPhone(t, { user: 'alice', port: ports + PHONE, transport });
+
+      const sipp = await runSippUac(t, {
+        scenario: scenario('./baresip/uac-offerless-reinvite.xml'),
+        target: `${HOST}:${ports + PHONE}`,
+        service: 'alice',
+        transport,
+        port: ports + SIPP,
+        mediaPort: ports + SIPP_MEDIA,
+      });
+
+      assert.equal(sipp.code, 0, sipp.report);
+      const offer = phone.sipMessages().find((m) => m.direction === 'sent' && m.status === 200 && /CSeq: 1 INVITE/.test(m.text));
+      assert.match(offer?.text ?? '', /\r\nm=audio \d+ RTP\/AVP /, 'the 200 carries an SDP offer');
+      const ack = phone.sipMessages().find((m) => m.direction === 'received' && m.method === 'ACK');
+      assert.match(ack?.text ?? '', /\r\nm=audio \d+ RTP\/AVP /, 'the ACK with the answer reached baresip');
+      assertStayedInCall(phone);
+    });
+
+    test(`answers an INVITE with an SDP offer, stays up, answers a re-INVITE and BYE (${transport})`, async (t) => {
+      const ports = await freePortBlock(PORT_BLOCK);
+      const phone = await startPhone(t, { user: 'alice', port: ports + PHONE, transport });
+
+      const sipp = await runSippUac(t, {
+        scenario: scenario('./baresip/uac-offer-reinvite.xml'),
+        target: `${HOST}:${ports + PHONE}`,
+        service: 'alice',
+        transport,
+        port: ports + SIPP,
+        mediaPort: ports + SIPP_MEDIA,
+      });
+
+      assert.equal(sipp.code, 0, sipp.report);
+      assertStayedInCall(phone);
+    });
+  }
+});
+
+describe('Kamailio as registrar and record-routing proxy', () => {
+  for (const transport of TRANSPORTS) {
+    test(`routes calls to a registered AOR through it, with Record-Route and loose routing (${transport})`, async (t) => {
+      const ports = await freePortBlock(PORT_BLOCK);
+      const proxy = await startKamailio({ port: ports + PROXY });
+      atEnd(t, () => proxy.stop());
+      const phone = await startPhone(t, {
+        user: 'bob',
+        port: ports + PHONE,
+        transport,
+        registrar: { host: proxy.host, port: proxy.port },
+      });
+      assert.match(proxy.log(), new RegExp(`PEER-TEST registering sip:bob@${HOST}:${proxy.port} .* via ${transport}`));
+
+      for (const name of ['uac-offerless-via-proxy', 'uac-offer-via-proxy']) {
+        const sipp = await runSippUac(t, {
+          scenario: scenario(`./kamailio/${name}.xml`),
+          target: `${proxy.host}:${proxy.port}`,
+          service: 'bob',
+          transport,
+          port: ports + SIPP,
+          mediaPort: ports + SIPP_MEDIA,
+        });
+        assert.equal(sipp.code, 0, `${name}: ${sipp.report}\n--- kamailio ---\n${proxy.log()}`);
+      }
+
+      // Per call: ACK, re-INVITE, its ACK, BYE.
+      for (const [method, count] of [['ACK', 4], ['INVITE', 2], ['BYE', 2]] as const) {
+        const routed = proxy.log().match(new RegExp(`PEER-TEST loose_route ${method} `, 'g')) ?? [];
+        assert.equal(routed.length, count, `Kamailio loose-routed the in-dialog ${method} requests`);
+      }
+      // The in-dialog requests reached the phone through the proxy: its Via is on top.
+      const proxyVia = new RegExp(`\\r\\nVia: SIP/2\\.0/${transport.toUpperCase()} ${HOST}:${proxy.port};`);
+      const received = phone.sipMessages().filter((m) => m.direction === 'received' && m.method !== null);
+      for (const method of ['INVITE', 'ACK', 'BYE']) {
+        const requests = received.filter((m) => m.method === method);
+        assert.ok(requests.length >= 2, `the phone received ${method} requests`);
+        for (const request of requests) assert.match(request.text, proxyVia, `${method} came through Kamailio`);
+      }
+      assertStayedInCall(phone);
+    });
+
+    test(`challenges an INVITE from the trunk user with 407 and accepts the credentials SIPp sends (${transport})`, async (t) => {
+      const ports = await freePortBlock(PORT_BLOCK);
+      const proxy = await startKamailio({ port: ports + PROXY, auth: TRUNK });
+      atEnd(t, () => proxy.stop());
+      const phone = await startPhone(t, {
+        user: 'carol',
+        port: ports + PHONE,
+        transport,
+        registrar: { host: proxy.host, port: proxy.port },
+      });
+
+      const sipp = await runSippUac(t, {
+        scenario: scenario('./kamailio/uac-offerless-auth.xml'),
+        target: `${proxy.host}:${proxy.port}`,
+        service: 'carol',
+        transport,
+        port: ports + SIPP,
+        mediaPort: ports + SIPP_MEDIA,
+        extraArgs: ['-key', 'caller', TRUNK.user, '-au', TRUNK.user, '-ap', TRUNK.password],
+      });
+
+      assert.equal(sipp.code, 0, `${sipp.report}\n--- kamailio ---\n${proxy.log()}`);
+      assert.match(sipp.messages, /^SIP\/2\.0 407 /m);
+      assert.match(sipp.messages, /^Proxy-Authorization: Digest username="trunk"/m);
+      assert.match(proxy.log(), /PEER-TEST challenge INVITE from sip:trunk@/);
+      assert.match(proxy.log(), /PEER-TEST authenticated INVITE from sip:trunk@\S+ as trunk/);
+      // Other users (the phone's REGISTER) are not challenged.
+      assert.doesNotMatch(proxy.log(), /PEER-TEST challenge REGISTER/);
+      assertStayedInCall(phone);
+    });
+  }
+
+  test('challenges the REGISTER of the protected user with 401 and baresip answers with its password', async (t) => {
+    const ports = await freePortBlock(PORT_BLOCK);
+    const proxy = await startKamailio({ port: ports + PROXY, auth: TRUNK });
+    atEnd(t, () => proxy.stop());
+
+    // startBaresip resolves only once the REGISTER got its 200.
+    await startPhone(t, {
+      user: TRUNK.user,
+      port: ports + PHONE,
+      registrar: { host: proxy.host, port: proxy.port, password: TRUNK.password },
+    });
+
+    assert.match(proxy.log(), /PEER-TEST challenge REGISTER from sip:trunk@/);
+    assert.match(proxy.log(), /PEER-TEST authenticated REGISTER from sip:trunk@\S+ as trunk/);
+    assert.match(proxy.log(), /PEER-TEST registering sip:trunk@/);
+  });
+});
+
+/** baresip sent no BYE and every call it had ended with the peer's BYE, answered 200. */
+function assertStayedInCall(phone: BaresipHandle): void {
+  const messages = phone.sipMessages();
+  const sentByes = messages.filter((m) => m.direction === 'sent' && m.method === 'BYE');
+  assert.equal(sentByes.length, 0, `baresip hung up by itself:\n${phone.log()}`);
+  const established = phone.log().match(/Call established/g)?.length ?? 0;
+  const closedByPeer = phone.log().match(/session closed: Connection reset by peer/g)?.length ?? 0;
+  const closed = phone.log().match(/session closed: /g)?.length ?? 0;
+  assert.ok(established > 0, 'baresip established a call');
+  assert.equal(closedByPeer, established, 'every call ended by the remote BYE');
+  assert.equal(closed, closedByPeer, `no session closed for another reason:\n${phone.log()}`);
+  assert.ok(
+    messages.some((m) => m.direction === 'sent' && m.status === 200 && /\r\nCSeq: \d+ BYE\r\n/.test(m.text)),
+    'baresip answered the BYE with 200',
+  );
+}
+
+async function startPhone(t: TestContext, options: Parameters<typeof startBaresip>[0]): Promise<BaresipHandle> {
+  // Short lifetime: a leaked baresip goes away soon even if stop() is never reached.
+  const phone = await startBaresip({ lifetimeSeconds: 45, ...options });
+  atEnd(t, () => phone.stop());
+  return phone;
+}
+
+const cleanups = new WeakMap<TestContext, (() => Promise<void>)[]>();
+
+/**
+ * Runs `stop` when the test ends, pass or fail, last started first: the phone must go before the
+ * proxy, or its un-REGISTER over UDP goes unanswered and stop() waits for the SIGKILL.
+ */
+function atEnd(t: TestContext, stop: () => Promise<void>): void {
+  let stack = cleanups.get(t);
+  if (!stack) {
+    const created: (() => Promise<void>)[] = [];
+    cleanups.set(t, created);
+    stack = created;
+    t.after(async () => {
+      const failures: unknown[] = [];
+      for (const cleanup of created.reverse()) await cleanup().catch((error: unknown) => failures.push(error));
+      if (failures.length > 0) throw new AggregateError(failures, 'stopping the peers failed');
+    });
+  }
+  stack.push(stop);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports: one block of consecutive ports per test, free for both UDP and TCP when chosen.
+// (A private helper: test/support/ports.ts is being written separately.)
+
+const PROXY = 0;
+const SIPP = 1;
+/** baresip binds UDP+TCP on this port and TLS on the next one. */
+const PHONE = 2;
+/** SIPp binds its media port and media port + 2. */
+const SIPP_MEDIA = 4;
+const PORT_BLOCK = 8;
+
+async function freePortBlock(size: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const base = 20000 + Math.floor(Math.random() * 1200) * 10;
+    let free = true;
+    for (let port = base; port < base + size && free; port += 1) {
+      free = (await canBind('udp', port)) && (await canBind('tcp', port));
+    }
+    if (free) return base;
+  }
+  throw new Error('no free block of ports found');
+}
+
+function canBind(kind: 'udp' | 'tcp', port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (kind === 'udp') {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, HOST, () => socket.close(() => resolve(true)));
+    } else {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, HOST, () => server.close(() => resolve(true)));
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIPp as the UAC: one call, foreground, bounded by -timeout and a kill timer.
+
+interface SippUacOptions {
+  scenario: string;
+  target: string;
+  service: string;
+  transport: SipTransportName;
+  port: number;
+  mediaPort: number;
+  extraArgs?: string[];
+}
+
+interface SippResult {
+  code: number | null;
+  /** Every message SIPp sent and received (-trace_msg). */
+  messages: string;
+  /** Exit status, errors and the last screen, for assertion messages. */
+  report: string;
+}
+
+async function runSippUac(t: TestContext, options: SippUacOptions): Promise<SippResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'sipp-uac-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const messageFile = join(dir, 'messages.log');
+  const errorFile = join(dir, 'errors.log');
+  const args = [
+    '-sf', options.scenario,
+    '-s', options.service,
+    '-i', HOST,
+    '-p', String(options.port),
+    '-mp', String(options.mediaPort),
+    '-t', options.transport === 'tcp' ? 't1' : 'u1',
+    '-m', '1',
+    // Without -timeout_error, SIPp 3.6.1 ignores -timeout while a call still retransmits.
+    '-timeout', '10',
+    '-timeout_error',
+    '-nostdin',
+    '-trace_msg', '-message_file', messageFile,
+    '-trace_err', '-error_file', errorFile,
+    ...(options.extraArgs ?? []),
+    options.target,
+  ];
+  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let screen = '';
+  child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (exitCode) => resolve(exitCode));
+  }).finally(() => clearTimeout(killTimer));
+  const messages = await readFile(messageFile, 'utf8').catch(() => '');
+  const errors = await readFile(errorFile, 'utf8').catch(() => '');
+  const report = `sipp ${args.join(' ')}\nexit ${code}\n--- errors ---\n${errors}\n--- screen ---\n${screen.slice(-3000)}`;
+  return { code, messages, report };
+}
