@@ -1,0 +1,15 @@
+/** The UA core: INVITE sessions as UAC and the answers a UAS gives on its own (RFC 3261 §8–§15). */
+export { UserAgent, type UserAgentOptions, type UserAgentEvents, type UserAgentStats, type InviteOptions } from './user-agent.js';
+export {
+  OutgoingInviteSession,
+  IncomingDialogRequest,
+  type OutgoingInviteState,
+  type OutgoingInviteOptions,
+  type OutgoingInviteEvents,
+  type InviteFailure,
+  type InviteFailureKind,
+  type SessionEnding,
+  type SessionEndCause,
+} from './outgoing-invite-session.js';
+export { Invite2xxRetransmission, type Invite2xxRetransmissionState } from './invite-2xx-retransmission.js';
+export { checkRequest, optionsResponse, defaultCapabilities, type UasCapabilities, type UasCheckOptions } from './uas-checks.js';

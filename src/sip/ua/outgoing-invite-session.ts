@@ -1,0 +1,839 @@
+/**
+ * An INVITE session we start as UAC (RFC 3261 §13.2, §14, §15): one leg of a 3PCC call.
+ *
+ *   calling ──1xx > 100──▶ proceeding ──2xx──▶ answered ──ACK sent──▶ confirmed ──BYE──▶ ended
+ *   calling / proceeding ──non-2xx final, Timer B, transport failure──▶ failed
+ *   calling / proceeding ──401/407 with credentials, 3xx with redirects allowed──▶ calling (new INVITE)
+ *   answered / confirmed ──BYE sent or received, 408/481, session expiry, 2xx never ACKed──▶ ended
+ *
+ * `answered` lasts while the application owes the ACK: when our INVITE carried no offer, the
+ * 2xx carries one and the ACK must carry the answer (RFC 3264 §4), which in RFC 3725 flows comes
+ * from the other leg. Hanging up is always possible: CANCEL once a provisional response has come
+ * (§9.1), ACK and BYE for a 2xx that crossed the CANCEL, BYE once answered.
+ */
+import { EventEmitter } from 'node:events';
+import type { TimerHandle } from '../clock.js';
+import { DigestClient, type DigestAttempt, type DigestClientCredentials } from '../auth/index.js';
+import {
+  carriesSessionDescription,
+  InviteDialogSet,
+  type BodyOptions,
+  type ExtraHeaders,
+  type OutgoingRequest,
+  type RequestOptions,
+  type ResponseOptions,
+  type SessionDialog,
+} from '../dialog/index.js';
+import { createResponse, NameAddr, parseNameAddr, randomToken, SipRequest, type SipResponse } from '../message/index.js';
+import type { InviteClientTransaction, ServerTransaction, TransactionFailure } from '../transaction/index.js';
+import type { Destination } from '../transport/index.js';
+import { parseUri, SipUri } from '../uri.js';
+import { Invite2xxRetransmission } from './invite-2xx-retransmission.js';
+import type { DialogOwner, SessionCore } from './session-core.js';
+
+export type OutgoingInviteState = 'calling' | 'proceeding' | 'answered' | 'confirmed' | 'ended' | 'failed';
+
+export interface OutgoingInviteOptions {
+  /** Who we call: the To header, and the Request-URI unless `requestUri` is given. */
+  to: string | NameAddr;
+  requestUri?: string | SipUri;
+  /** Who calls: the From header (a tag is added). */
+  from: string | NameAddr;
+  /** Our Contact, built by the UA from the transport's address. */
+  contact: NameAddr;
+  /** A session description offer; none for the offerless INVITE of RFC 3725 flows I and III. */
+  body?: Buffer | string;
+  contentType?: string;
+  headers?: ExtraHeaders;
+  /** A pre-loaded route set (RFC 3261 §8.1.2), e.g. an outbound proxy: `sip:proxy;lr`. */
+  route?: readonly string[];
+  callId?: string;
+  /** Credentials for the 401/407 challenges of a trunk or proxy (RFC 3261 §22.2). */
+  credentials?: DigestClientCredentials;
+  /** How many 3xx to follow to their first Contact (RFC 3261 §8.1.3.4). Default 0: a 3xx fails the session. */
+  maxRedirects?: number;
+  /** RFC 4028: ask for a session timer of this many seconds (our refresher preference: uac). */
+  sessionExpires?: number;
+}
+
+export type InviteFailureKind = 'rejected' | 'redirected' | 'timeout' | 'unreachable' | 'canceled' | 'auth-failed';
+
+export interface InviteFailure {
+  kind: InviteFailureKind;
+  /** The final status: the response's, or 408 (timeout), 503 (transport/DNS failure, RFC 3263 §4.3), 487 (canceled before any answer). */
+  status: number;
+  reason: string;
+  response?: SipResponse;
+  /** What went wrong below SIP, for timeouts and transport failures. */
+  cause?: unknown;
+}
+
+export type SessionEndCause =
+  /** We sent BYE (hangup, or after a 2xx that crossed our CANCEL). */
+  | 'local-bye'
+  /** The peer sent BYE. */
+  | 'remote-bye'
+  /** A request in the dialog got 408 or 481, or timed out (RFC 3261 §12.2.1.2). */
+  | 'dialog-lost'
+  /** Our 2xx to a re-INVITE was never ACKed (RFC 3261 §13.3.1.4). */
+  | 'ack-timeout'
+  /** RFC 4028 §10: no session refresh arrived in time. */
+  | 'session-expired';
+
+export interface SessionEnding {
+  cause: SessionEndCause;
+  /** The BYE received, for `remote-bye`. */
+  request?: SipRequest;
+  /** RFC 3326 Reason of the BYE received, if any. */
+  reason?: string;
+  /** The status that ended it, for `dialog-lost`. */
+  status?: number;
+}
+
+/** A request from the peer inside the dialog that the application answers. */
+export class IncomingDialogRequest {
+  private answered = false;
+  constructor(
+    readonly request: SipRequest,
+    private readonly respondWith: (status: number, options: ResponseOptions) => void,
+  ) {}
+
+  /** The session description the request carries, if any (an offer for re-INVITE and UPDATE). */
+  get description(): string | undefined {
+    return carriesSessionDescription(this.request) ? this.request.body.toString('utf8') : undefined;
+  }
+
+  get isAnswered(): boolean {
+    return this.answered;
+  }
+
+  respond(status: number, options: ResponseOptions = {}): void {
+    if (this.answered && status >= 200) return;
+    if (status >= 200) this.answered = true;
+    this.respondWith(status, options);
+  }
+}
+
+export interface OutgoingInviteEvents {
+  /** Each provisional response above 100 (180, 183 with early media, …). */
+  provisional: [response: SipResponse];
+  /** The first 2xx. When `ackPending` (the 2xx carried an offer), call ack() with the answer. */
+  answered: [response: SipResponse, ackPending: boolean];
+  /** The ACK of the INVITE went out. */
+  confirmed: [];
+  /** The INVITE failed; the session is over. */
+  failed: [failure: InviteFailure];
+  /** The session, once answered, is over. */
+  ended: [ending: SessionEnding];
+  /** A re-INVITE from the peer; answer it (a 2xx needs an answer to its offer, or an offer). Unheard: 488. */
+  reinvite: [request: IncomingDialogRequest];
+  /** An UPDATE from the peer. Unheard: 200 without a body, 488 to an offer. */
+  update: [request: IncomingDialogRequest];
+  /** Any other request in the dialog (INFO, NOTIFY, OPTIONS, REFER, MESSAGE). Unheard: 200 (REFER: 603). */
+  request: [request: IncomingDialogRequest];
+  /** The ACK of our 2xx to a re-INVITE; carries the answer when our 2xx held an offer. */
+  ack: [ack: SipRequest];
+}
+
+/** Methods whose authentication challenge we answer by re-sending (RFC 3261 §22.2). */
+const MAX_AUTH_ATTEMPTS = 3;
+
+export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> implements DialogOwner {
+  readonly callId: string;
+  readonly localTag: string;
+  private current: OutgoingInviteState = 'calling';
+  private invite: SipRequest;
+  private dialogSet: InviteDialogSet;
+  private transaction: InviteClientTransaction | undefined;
+  private targets: Destination[] = [];
+  private confirmedDialog: SessionDialog | undefined;
+  private ackPending = false;
+  private cancelRequested: string | undefined | false = false;
+  private cancelSent = false;
+  private cancelTimer: TimerHandle | undefined;
+  private sessionTimer: TimerHandle | undefined;
+  /** Our 2xx responses to re-INVITEs awaiting their ACK, by CSeq. */
+  private readonly retransmissions = new Map<number, Invite2xxRetransmission>();
+  /** Requests of the peer handed to the application and not yet answered, by transaction. */
+  private readonly unanswered = new Map<ServerTransaction, IncomingDialogRequest>();
+  /** Where each ACK of ours went, so that a retransmitted 2xx gets the same ACK sent the same way. */
+  private readonly ackDestinations = new WeakMap<OutgoingRequest, Destination>();
+  private digest: DigestClient | undefined;
+  private digestAttempt: DigestAttempt | undefined;
+  private authAttempts = 0;
+  private redirects = 0;
+  private lastLocal: BodyOptions | undefined;
+  private lastRemote: string | undefined;
+  private finalResponse: SipResponse | undefined;
+
+  constructor(
+    private readonly core: SessionCore,
+    private readonly options: OutgoingInviteOptions,
+  ) {
+    super();
+    this.callId = options.callId ?? `${randomToken(12)}`;
+    this.localTag = randomToken();
+    this.invite = this.buildInvite(1);
+    this.dialogSet = this.newDialogSet(this.invite);
+    if (options.credentials) this.digest = new DigestClient({ credentials: options.credentials });
+    if (options.body !== undefined) this.lastLocal = { body: options.body, contentType: options.contentType };
+  }
+
+  get state(): OutgoingInviteState {
+    return this.current;
+  }
+
+  /** The confirmed dialog once answered. */
+  get dialog(): SessionDialog | undefined {
+    return this.confirmedDialog;
+  }
+
+  /** The INVITE as last sent (after authentication or a redirect, the latest one). */
+  get currentInvite(): SipRequest {
+    return this.invite;
+  }
+
+  /** The final response to the INVITE, once there is one. */
+  get response(): SipResponse | undefined {
+    return this.finalResponse;
+  }
+
+  /** The latest session description the peer sent (offer or answer). */
+  get remoteDescription(): string | undefined {
+    return this.lastRemote;
+  }
+
+  /** Sends the INVITE (after locating the next hop, RFC 3263). */
+  async start(): Promise<void> {
+    await this.sendInvite(this.invite);
+  }
+
+  /** The ACK for the 2xx that awaits one, carrying `answer` when the 2xx held an offer (RFC 3261 §13.2.2.4). */
+  ack(answer: BodyOptions = {}): void {
+    const dialog = this.confirmedDialog;
+    if (!dialog) throw new Error(`no 2xx awaits an ACK (session ${this.current})`);
+    const ack = dialog.createAck(answer);
+    if (answer.body !== undefined) this.lastLocal = answer;
+    this.sendAck(ack);
+    if (this.current === 'answered') {
+      this.ackPending = false;
+      this.current = 'confirmed';
+      this.scheduleSessionTimer();
+      this.emit('confirmed');
+    }
+  }
+
+  /**
+   * Ends the session whatever its state: CANCEL while it rings (deferred until a provisional
+   * response, §9.1), ACK and BYE once answered, BYE once confirmed. `reason` is an RFC 3326
+   * Reason header value (`SIP;cause=486;text="Busy Here"`), carried by the CANCEL or the BYE.
+   */
+  hangup(reason?: string): void {
+    switch (this.current) {
+      case 'calling':
+      case 'proceeding':
+        if (this.cancelRequested !== false) return;
+        this.cancelRequested = reason;
+        if (this.current === 'proceeding') this.sendCancel();
+        return;
+      case 'answered':
+        // RFC 3261 §13.2.2.4: every 2xx is ACKed, even the one of a session we no longer want.
+        this.ackThenBye(reason);
+        return;
+      case 'confirmed':
+        this.sendBye(reason);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * A re-INVITE (RFC 3261 §14.1). With a body it offers, and the answer in the 2xx is ACKed here;
+   * without one the 2xx carries an offer: call ack() with the answer. Resolves with the final
+   * response (a 491 is retried once after the §14.1 delay, then returned).
+   */
+  reinvite(options: RequestOptions = {}): Promise<SipResponse> {
+    const dialog = this.requireConfirmed('re-INVITE');
+    return new Promise<SipResponse>((resolve) => {
+      let glareRetried = false;
+      const attempt = (): void => {
+        if (this.current !== 'confirmed') {
+          resolve(createResponse(this.invite, 481, 'Call/Transaction Does Not Exist'));
+          return;
+        }
+        const outgoing = dialog.createRequest('INVITE', options);
+        if (options.body !== undefined) this.lastLocal = options;
+        void this.sendReinvite(dialog, outgoing, (response) => {
+          if (response.status === 491 && !glareRetried) {
+            glareRetried = true;
+            dialog.scheduleGlareRetry(attempt);
+            return;
+          }
+          resolve(response);
+        });
+      };
+      attempt();
+    });
+  }
+
+  /** Any other request in the dialog (INFO, UPDATE, OPTIONS, REFER…); resolves with its final response (408 on timeout). */
+  request(method: string, options: RequestOptions = {}): Promise<SipResponse> {
+    const dialog = this.requireConfirmed(method);
+    const outgoing = dialog.createRequest(method, options);
+    return new Promise<SipResponse>((resolve) => {
+      void this.sendNonInvite(outgoing, (response) => {
+        this.dialogResponse(dialog, response);
+        resolve(response);
+      });
+    });
+  }
+
+  // ---- the INVITE and its responses ---------------------------------------------------------
+
+  private buildInvite(cseq: number, requestUri?: SipUri): SipRequest {
+    const options = this.options;
+    const to = typeof options.to === 'string' ? parseNameAddr(options.to, 'to') : options.to;
+    const from = typeof options.from === 'string' ? parseNameAddr(options.from, 'from') : options.from;
+    const uri = requestUri ?? (options.requestUri === undefined ? to.uri : typeof options.requestUri === 'string' ? parseUri(options.requestUri) : options.requestUri);
+    const invite = new SipRequest('INVITE', uri);
+    invite.addHeader('max-forwards', this.core.dialogOptions.maxForwards ?? 70);
+    for (const route of options.route ?? []) invite.addHeader('route', route);
+    invite.addHeader('from', from.withTag(this.localTag));
+    invite.addHeader('to', new NameAddr(to.uri, to.displayName));
+    invite.addHeader('call-id', this.callId);
+    invite.addHeader('cseq', `${cseq} INVITE`);
+    invite.addHeader('contact', options.contact);
+    const capabilities = this.core.dialogOptions.capabilities;
+    if (capabilities) {
+      invite.addHeader('allow', capabilities.allow.join(', '));
+      if (capabilities.supported.length > 0) invite.addHeader('supported', capabilities.supported.join(', '));
+    }
+    if (options.sessionExpires !== undefined) invite.addHeader('session-expires', `${options.sessionExpires};refresher=uac`);
+    if (this.core.product) invite.addHeader('user-agent', this.core.product);
+    for (const [name, value] of options.headers ?? []) invite.addHeader(name, value);
+    if (options.body !== undefined) {
+      invite.body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+      invite.addHeader('content-type', options.contentType ?? 'application/sdp');
+    }
+    return invite;
+  }
+
+  private newDialogSet(invite: SipRequest): InviteDialogSet {
+    return new InviteDialogSet(invite, { ...this.core.dialogOptions, registry: this.core.registry });
+  }
+
+  /** §8.1.2 and RFC 3263: to the first Route, else the Request-URI; the next target on failure. */
+  private async sendInvite(invite: SipRequest): Promise<void> {
+    try {
+      this.targets = await this.core.resolve(firstHop(invite));
+    } catch (error) {
+      this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable', cause: error });
+      return;
+    }
+    this.tryNextTarget(invite);
+  }
+
+  private tryNextTarget(invite: SipRequest): void {
+    if (this.current !== 'calling' && this.current !== 'proceeding') return;
+    const destination = this.targets.shift();
+    if (!destination) {
+      this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable' });
+      return;
+    }
+    // Each attempt is its own transaction: a fresh copy gets its own top Via and branch.
+    const attempt = invite.clone();
+    attempt.removeHeader('via');
+    this.invite = attempt;
+    this.dialogSet = this.newDialogSet(attempt);
+    this.transaction = this.core.transactions.sendInvite(attempt, destination, {
+      onResponse: (response) => this.guard(() => this.receiveInviteResponse(response)),
+      onFailure: (failure) => this.guard(() => this.inviteFailed(attempt, failure)),
+    });
+  }
+
+  private inviteFailed(invite: SipRequest, failure: TransactionFailure): void {
+    if (invite !== this.invite) return;
+    // RFC 3263 §4.3: a transport failure moves on to the next destination; a timeout too, when
+    // nothing at all came back from this one.
+    if (this.targets.length > 0 && this.current === 'calling' && this.cancelRequested === false) {
+      this.tryNextTarget(invite);
+      return;
+    }
+    if (this.cancelRequested !== false) {
+      this.fail({ kind: 'canceled', status: 487, reason: 'Request Terminated', cause: failure });
+      return;
+    }
+    if (failure.kind === 'timeout') this.fail({ kind: 'timeout', status: 408, reason: 'Request Timeout', cause: failure });
+    else this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable', cause: failure.error });
+  }
+
+  private receiveInviteResponse(response: SipResponse): void {
+    const outcome = this.dialogSet.receiveResponse(response);
+    switch (outcome.kind) {
+      case 'trying':
+        this.targets = []; // RFC 3263 §4.3: once a server answered, we stay with it
+        if (response.status > 100) this.provisional(response);
+        return;
+      case 'early':
+        this.targets = [];
+        if (outcome.reliability === 'retransmission' || outcome.reliability === 'out-of-order') return;
+        if (outcome.reliability === 'new') this.prack(outcome.dialog, response);
+        this.provisional(response);
+        return;
+      case 'confirmed':
+        this.answered(outcome.dialog, response);
+        return;
+      case 'retransmission':
+        if (outcome.ack) this.sendAck(outcome.ack);
+        return;
+      case 'unwanted':
+        this.sendAck(outcome.ack);
+        void this.sendNonInvite(outcome.bye, () => undefined);
+        return;
+      case 'rejected':
+        this.rejected(response);
+        return;
+      case 'ignored':
+        return;
+    }
+  }
+
+  private provisional(response: SipResponse): void {
+    const first = this.current === 'calling';
+    if (first) this.current = 'proceeding';
+    if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
+    // §9.1: a CANCEL asked for before any provisional response goes out now.
+    if (first && this.cancelRequested !== false) this.sendCancel();
+    this.emit('provisional', response);
+  }
+
+  private prack(dialog: SessionDialog, response: SipResponse): void {
+    try {
+      void this.sendNonInvite(dialog.createPrack(response), (answer) => this.dialogResponse(dialog, answer));
+    } catch (error) {
+      this.core.reportError(error);
+    }
+  }
+
+  private answered(dialog: SessionDialog, response: SipResponse): void {
+    this.finalResponse = response;
+    this.confirmedDialog = dialog;
+    this.clearCancelTimer();
+    this.core.attachDialog(dialog, this);
+    if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
+    this.current = 'answered';
+    if (this.cancelRequested !== false) {
+      // The 2xx crossed our CANCEL (§9.1): ACK it, then BYE.
+      this.ackThenBye(this.cancelRequested);
+      return;
+    }
+    const offerInResponse = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
+    this.ackPending = offerInResponse;
+    if (!offerInResponse) this.ack();
+    this.emit('answered', response, offerInResponse);
+  }
+
+  private rejected(response: SipResponse): void {
+    const status = response.status;
+    this.finalResponse = response;
+    if ((status === 401 || status === 407) && this.retryWithCredentials(response)) return;
+    if (status >= 300 && status < 400 && this.followRedirect(response)) return;
+    this.clearCancelTimer();
+    if (this.cancelRequested !== false && status === 487) {
+      this.fail({ kind: 'canceled', status, reason: response.reason, response });
+    } else if (status === 401 || status === 407) {
+      this.fail({ kind: this.digest ? 'auth-failed' : 'rejected', status, reason: response.reason, response });
+    } else {
+      this.fail({ kind: status < 400 ? 'redirected' : 'rejected', status, reason: response.reason, response });
+    }
+  }
+
+  /** RFC 3261 §22.2, §8.1.3.5: the same INVITE again, new CSeq and branch, with credentials. */
+  private retryWithCredentials(response: SipResponse): boolean {
+    if (!this.digest || this.cancelRequested !== false || this.authAttempts >= MAX_AUTH_ATTEMPTS) return false;
+    const status = response.status as 401 | 407;
+    const answer = this.digest.respond(status, challengeLines(response), {
+      method: 'INVITE',
+      uri: this.invite.requestUri,
+      body: this.invite.body,
+    }, this.digestAttempt);
+    if (!answer.retry) return false;
+    this.authAttempts++;
+    this.digestAttempt = answer.attempt;
+    const next = this.nextInvite();
+    for (const header of answer.headers) next.addHeader(header.name, header.value);
+    this.current = 'calling';
+    void this.sendInvite(next);
+    return true;
+  }
+
+  /** RFC 3261 §8.1.3.4: a 3xx sends the request again to its (first usable) Contact. */
+  private followRedirect(response: SipResponse): boolean {
+    if (this.redirects >= (this.options.maxRedirects ?? 0) || this.cancelRequested !== false) return false;
+    const contact = response.contacts.find((c) => c.uri instanceof SipUri);
+    if (!contact) return false;
+    this.redirects++;
+    const uri = (contact.uri as SipUri).clone();
+    const next = this.nextInvite(uri);
+    this.current = 'calling';
+    void this.sendInvite(next);
+    return true;
+  }
+
+  /** The next INVITE of this session: same Call-ID and From tag, CSeq one higher, no Via or credentials. */
+  private nextInvite(requestUri?: SipUri): SipRequest {
+    return this.buildInvite(this.invite.cseq.seq + 1, requestUri ?? (this.invite.uri instanceof SipUri ? this.invite.uri : undefined));
+  }
+
+  private fail(failure: InviteFailure): void {
+    if (this.current === 'failed' || this.current === 'ended') return;
+    this.current = 'failed';
+    this.clearCancelTimer();
+    this.core.detach(this);
+    this.emit('failed', failure);
+  }
+
+  // ---- CANCEL, ACK, BYE ---------------------------------------------------------------------
+
+  private sendCancel(): void {
+    const transaction = this.transaction;
+    if (!transaction || this.cancelSent) return;
+    this.cancelSent = true;
+    const reason = this.cancelRequested === false ? undefined : this.cancelRequested;
+    this.core.transactions.sendCancel(transaction, {
+      onResponse: () => undefined,
+      onFailure: () => undefined,
+    }, reason);
+    // §9.1: with no final response 64*T1 after the CANCEL, the INVITE transaction is given up.
+    this.cancelTimer = this.core.clock.setTimer(64 * this.core.timers.T1, () =>
+      this.guard(() => {
+        if (this.current !== 'calling' && this.current !== 'proceeding') return;
+        transaction.terminate();
+        this.fail({ kind: 'canceled', status: 487, reason: 'Request Terminated' });
+      }),
+    );
+  }
+
+  private clearCancelTimer(): void {
+    this.core.clock.cancel(this.cancelTimer);
+    this.cancelTimer = undefined;
+  }
+
+  private ackThenBye(reason: string | undefined): void {
+    const dialog = this.confirmedDialog;
+    if (!dialog) return;
+    if (this.ackPending || this.current === 'answered') {
+      const offer = this.finalResponse && !carriesSessionDescription(this.invite) && carriesSessionDescription(this.finalResponse);
+      const answer = offer ? (this.core.dialogOptions.answerForUnwantedOffer?.(this.finalResponse!) ?? {}) : {};
+      try {
+        this.sendAck(dialog.createAck(answer));
+      } catch {
+        // No answer to give: the ACK goes without one, as RFC 3261 §13.2.2.4 allows before a BYE.
+        this.sendAck(dialog.createAck({}));
+      }
+      this.ackPending = false;
+    }
+    this.sendBye(reason);
+  }
+
+  private sendBye(reason: string | undefined, cause: SessionEndCause = 'local-bye'): void {
+    const dialog = this.confirmedDialog;
+    if (!dialog || this.current === 'ended' || this.current === 'failed') return;
+    const headers: [string, string][] = reason === undefined ? [] : [['reason', reason]];
+    const bye = dialog.createRequest('BYE', { headers });
+    this.end({ cause });
+    void this.sendNonInvite(bye, () => undefined, true);
+  }
+
+  private sendAck(ack: OutgoingRequest): void {
+    // The dialog hands back the same ACK for every retransmitted 2xx: its Via is added once.
+    if (!ack.request.hasHeader('via')) {
+      this.resolveOnce(ack.nextHop).then(
+        (destination) => {
+          if (!ack.request.hasHeader('via')) ack.request.prependHeader('via', this.core.transactions.createVia(destination.transport));
+          this.ackDestinations.set(ack, destination);
+          return this.core.transactions.sendStateless(ack.request, destination);
+        },
+        (error: unknown) => this.core.reportError(error),
+      ).catch((error: unknown) => this.core.reportError(error));
+      return;
+    }
+    const destination = this.ackDestinations.get(ack);
+    if (destination) this.core.transactions.sendStateless(ack.request, destination).catch((error: unknown) => this.core.reportError(error));
+  }
+
+  private async resolveOnce(uri: SipUri): Promise<Destination> {
+    const destinations = await this.core.resolve(uri);
+    const first = destinations[0];
+    if (!first) throw new Error(`no destination for ${uri.toString()}`);
+    return first;
+  }
+
+  /**
+   * An in-dialog non-INVITE request in its own transaction; `onFinal` gets the final response or
+   * a synthesised 408/503. A BYE challenged with 401/407 is sent again with credentials.
+   */
+  private async sendNonInvite(outgoing: OutgoingRequest, onFinal: (response: SipResponse) => void, authRetry = false, attempt = 0): Promise<void> {
+    const request = outgoing.request;
+    let destination: Destination;
+    try {
+      destination = await this.resolveOnce(outgoing.nextHop);
+    } catch (error) {
+      this.core.reportError(error);
+      onFinal(createResponse(request, 503, 'Service Unavailable'));
+      return;
+    }
+    this.core.transactions.sendRequest(request, destination, {
+      onResponse: (response) =>
+        this.guard(() => {
+          if (response.status < 200) return;
+          if (authRetry && (response.status === 401 || response.status === 407) && attempt < MAX_AUTH_ATTEMPTS) {
+            const retried = this.withCredentials(request, response);
+            if (retried) {
+              void this.sendNonInvite({ request: retried, nextHop: outgoing.nextHop }, onFinal, authRetry, attempt + 1);
+              return;
+            }
+          }
+          onFinal(response);
+        }),
+      onFailure: (failure) => this.guard(() => onFinal(createResponse(request, failure.kind === 'timeout' ? 408 : 503))),
+    });
+  }
+
+  /** A copy of `request` with CSeq one higher and credentials for the challenge, or undefined. */
+  private withCredentials(request: SipRequest, response: SipResponse): SipRequest | undefined {
+    if (!this.digest) return undefined;
+    const status = response.status as 401 | 407;
+    const answer = this.digest.respond(status, challengeLines(response), { method: request.method, uri: request.requestUri, body: request.body });
+    if (!answer.retry) return undefined;
+    const copy = request.clone();
+    copy.removeHeader('via').removeHeader('authorization').removeHeader('proxy-authorization');
+    copy.setHeader('cseq', `${request.cseq.seq + 1} ${request.method}`);
+    for (const header of answer.headers) copy.addHeader(header.name, header.value);
+    return copy;
+  }
+
+  private async sendReinvite(dialog: SessionDialog, outgoing: OutgoingRequest, onFinal: (response: SipResponse) => void): Promise<void> {
+    const request = outgoing.request;
+    let destination: Destination;
+    try {
+      destination = await this.resolveOnce(outgoing.nextHop);
+    } catch (error) {
+      this.core.reportError(error);
+      const failed = createResponse(request, 503, 'Service Unavailable');
+      this.dialogResponse(dialog, failed);
+      onFinal(failed);
+      return;
+    }
+    let finished = false;
+    this.core.transactions.sendInvite(request, destination, {
+      onResponse: (response) =>
+        this.guard(() => {
+          const outcome = this.dialogResponse(dialog, response);
+          if (outcome === 'retransmission' || response.status < 200 || finished) return;
+          finished = true;
+          if (response.status < 300) {
+            if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
+            // With our offer in the re-INVITE the 2xx holds the answer: ACK at once. Without,
+            // it holds an offer and the application ACKs with its answer.
+            if (carriesSessionDescription(request) || !carriesSessionDescription(response)) this.sendAck(dialog.createAck());
+          }
+          onFinal(response);
+        }),
+      onFailure: (failure) =>
+        this.guard(() => {
+          if (finished) return;
+          finished = true;
+          const synthetic = createResponse(request, failure.kind === 'timeout' ? 408 : 503);
+          this.dialogResponse(dialog, synthetic);
+          onFinal(synthetic);
+        }),
+    });
+  }
+
+  /** Passes a response to the dialog; 408/481 end the session (RFC 3261 §12.2.1.2). */
+  private dialogResponse(dialog: SessionDialog, response: SipResponse): string {
+    const outcome = dialog.receiveResponse(response);
+    if (outcome.kind === 'retransmission') {
+      if (outcome.ack) this.sendAck(outcome.ack);
+      return 'retransmission';
+    }
+    if (outcome.kind === 'terminated' && (this.current === 'confirmed' || this.current === 'answered')) {
+      // The dialog is gone on the far side: a BYE is pointless but harmless for 408 (§12.2.1.2).
+      this.end({ cause: 'dialog-lost', status: outcome.status });
+    }
+    return outcome.kind;
+  }
+
+  // ---- requests from the peer ---------------------------------------------------------------
+
+  receiveRequest(request: SipRequest, transaction: ServerTransaction): void {
+    const dialog = this.confirmedDialog;
+    if (!dialog) {
+      transaction.respond(createResponse(request, 481));
+      return;
+    }
+    const verdict = dialog.receiveRequest(request);
+    if (verdict.kind === 'reject') {
+      transaction.respond(verdict.response);
+      return;
+    }
+    if (verdict.kind === 'ignore') return;
+    switch (request.method) {
+      case 'BYE':
+        transaction.respond(dialog.createResponse(request, 200));
+        this.end({ cause: 'remote-bye', request, ...(request.header('reason') !== undefined ? { reason: request.header('reason')! } : {}) });
+        return;
+      case 'INVITE':
+        this.incoming('reinvite', request, transaction, dialog, () => 488);
+        return;
+      case 'UPDATE':
+        this.incoming('update', request, transaction, dialog, (asked) => (asked.description === undefined ? 200 : 488));
+        return;
+      case 'PRACK':
+        transaction.respond(dialog.createResponse(request, 200));
+        return;
+      default:
+        this.incoming('request', request, transaction, dialog, () => (request.method === 'REFER' ? 603 : 200));
+        return;
+    }
+  }
+
+  private incoming(
+    event: 'reinvite' | 'update' | 'request',
+    request: SipRequest,
+    transaction: ServerTransaction,
+    dialog: SessionDialog,
+    unheard: (asked: IncomingDialogRequest) => number,
+  ): void {
+    if (carriesSessionDescription(request)) this.lastRemote = request.body.toString('utf8');
+    const asked = new IncomingDialogRequest(request, (status, options) => {
+      if (status >= 200) this.unanswered.delete(transaction);
+      const response = dialog.createResponse(request, status, options);
+      if (options.body !== undefined && status >= 200 && status < 300) this.lastLocal = options;
+      transaction.respond(response);
+      if (request.method === 'INVITE' && status >= 200 && status < 300) this.await2xxAck(response, transaction);
+      if (status >= 200 && status < 300 && (request.method === 'INVITE' || request.method === 'UPDATE')) this.scheduleSessionTimer();
+    });
+    const heard = this.listenerCount(event) > 0;
+    if (heard) this.emit(event, asked);
+    else asked.respond(unheard(asked));
+    if (!asked.isAnswered) this.unanswered.set(transaction, asked);
+  }
+
+  receiveCancel(invite: ServerTransaction): void {
+    const asked = this.unanswered.get(invite);
+    this.unanswered.delete(invite);
+    if (asked && !asked.isAnswered) asked.respond(487);
+  }
+
+  /** RFC 3261 §13.3.1.4: our 2xx to a re-INVITE goes again until its ACK arrives. */
+  private await2xxAck(response: SipResponse, transaction: ServerTransaction): void {
+    let reliable = false;
+    try {
+      reliable = transaction.request.topVia.transport.toUpperCase() !== 'UDP';
+    } catch {
+      // unreadable Via: treat as unreliable
+    }
+    const cseq = response.cseq.seq;
+    const retransmission = new Invite2xxRetransmission(
+      this.core.clock,
+      this.core.timers,
+      reliable,
+      () => transaction.respond(response),
+      () =>
+        this.guard(() => {
+          this.retransmissions.delete(cseq);
+          if (this.current === 'confirmed') this.sendBye('SIP;cause=408;text="ACK not received"', 'ack-timeout');
+        }),
+    );
+    this.retransmissions.get(cseq)?.stop();
+    this.retransmissions.set(cseq, retransmission);
+  }
+
+  receiveAck(ack: SipRequest): void {
+    const dialog = this.confirmedDialog;
+    if (!dialog) return;
+    const verdict = dialog.receiveRequest(ack);
+    this.retransmissions.get(ack.cseq.seq)?.acknowledged();
+    this.retransmissions.delete(ack.cseq.seq);
+    if (verdict.kind !== 'accept') return;
+    if (carriesSessionDescription(ack)) this.lastRemote = ack.body.toString('utf8');
+    this.emit('ack', ack);
+  }
+
+  receiveStrayResponse(response: SipResponse): void {
+    // A 2xx to our INVITE after its transaction ended (RFC 6026 §8.4: past Timer M): ACK it again.
+    if (response.cseq.method !== 'INVITE' || response.status < 200 || response.status >= 300) return;
+    const dialog = this.core.registry.find(response);
+    if (dialog) this.dialogResponse(dialog, response);
+  }
+
+  // ---- endings ------------------------------------------------------------------------------
+
+  private end(ending: SessionEnding): void {
+    if (this.current === 'ended' || this.current === 'failed') return;
+    this.current = 'ended';
+    this.core.clock.cancel(this.sessionTimer);
+    this.clearCancelTimer();
+    for (const retransmission of this.retransmissions.values()) retransmission.stop();
+    this.retransmissions.clear();
+    this.confirmedDialog?.terminate();
+    this.core.detach(this);
+    this.emit('ended', ending);
+  }
+
+  /** RFC 4028 §10: refresh at half the interval when we refresh; BYE before expiry when the peer should. */
+  private scheduleSessionTimer(): void {
+    this.core.clock.cancel(this.sessionTimer);
+    const timer = this.confirmedDialog?.sessionTimer;
+    if (!timer || this.current !== 'confirmed') return;
+    const now = this.core.clock.now();
+    if (timer.refresher === 'local' && timer.refreshAt !== undefined) {
+      this.sessionTimer = this.core.clock.setTimer(Math.max(0, timer.refreshAt - now), () => this.guard(() => this.refreshSession()));
+    } else {
+      this.sessionTimer = this.core.clock.setTimer(Math.max(0, timer.byeAt - now), () =>
+        this.guard(() => {
+          if (this.current === 'confirmed') this.sendBye('SIP;cause=408;text="Session expired"', 'session-expired');
+        }),
+      );
+    }
+  }
+
+  /** A refresh re-INVITE carries the session description last sent, unchanged (RFC 4028 §7.4, RFC 3264 §8). */
+  private refreshSession(): void {
+    if (this.current !== 'confirmed') return;
+    void this.reinvite(this.lastLocal ?? {}).then((response) => {
+      if (response.status >= 200 && response.status < 300) this.scheduleSessionTimer();
+      else if (this.current === 'confirmed') this.sendBye('SIP;cause=408;text="Session refresh failed"');
+    });
+  }
+
+  private requireConfirmed(what: string): SessionDialog {
+    if (this.current !== 'confirmed' || !this.confirmedDialog) throw new Error(`cannot send ${what}: the session is ${this.current}`);
+    return this.confirmedDialog;
+  }
+
+  /** A listener that throws must not break the SIP machinery: report it and carry on. */
+  private guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.core.reportError(error);
+    }
+  }
+}
+
+function firstHop(request: SipRequest): SipUri {
+  const route = request.routes[0];
+  const uri = route ? route.uri : request.uri;
+  if (!(uri instanceof SipUri)) throw new Error(`cannot send to ${uri.toString()}: not a sip: or sips: URI`);
+  return uri;
+}
+
+/** The challenges of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate), one string per header line as the digest client wants them. */
+function challengeLines(response: SipResponse): string[] {
+  const name = response.status === 407 ? 'proxy-authenticate' : 'www-authenticate';
+  return response.headers.filter((field) => field.name === name).map((field) => field.value);
+}

@@ -1,0 +1,275 @@
+/**
+ * The UA core (RFC 3261 §8, §12–§15): sits on the transport and transaction layers, starts INVITE
+ * sessions as UAC, routes in-dialog requests and ACKs to the session that owns the dialog, and
+ * answers on its own what needs no application: OPTIONS outside a dialog (§11.2), unknown or
+ * disallowed methods (§8.2.1: 501/405 with Allow), unsupported extensions and bodies (§8.2.2–
+ * §8.2.3), requests for dialogs we do not have (§12.2.2: 481), CANCEL (§9.2), and incoming calls,
+ * which a third-party call controller does not take.
+ */
+import { EventEmitter } from 'node:events';
+import { systemClock, type Clock } from '../clock.js';
+import { DEFAULT_CAPABILITIES, DialogRegistry, type Capabilities, type InviteDialogSetOptions, type SessionDialog } from '../dialog/index.js';
+import { ServerLocator, type SipTransport } from '../locate/index.js';
+import { createResponse, NameAddr, parseNameAddr, randomToken, type SipRequest, type SipResponse } from '../message/index.js';
+import { defaultTimerValues, type TimerValues } from '../timers.js';
+import { TransactionLayer, type Received, type ServerTransaction, type TransactionCounts } from '../transaction/index.js';
+import type { Destination, InboundMessage, TransportLayer, TransportName } from '../transport/index.js';
+import { SipUri } from '../uri.js';
+import { OutgoingInviteSession, type OutgoingInviteOptions } from './outgoing-invite-session.js';
+import type { DialogOwner, SessionCore } from './session-core.js';
+import { checkRequest, type UasCapabilities } from './uas-checks.js';
+
+export interface UserAgentOptions {
+  /** A listening transport layer. The UA listens to its `message` events. */
+  transport: TransportLayer;
+  clock?: Clock;
+  timers?: TimerValues;
+  /** RFC 3263 for host names; numeric hosts need none. Without it, only IP literals can be reached. */
+  locator?: ServerLocator;
+  /** The User-Agent / Server product, e.g. `click-to-dial/0.1`. */
+  product?: string;
+  /** The user part of our Contact. Default `ctd`. */
+  contactUser?: string;
+  capabilities?: Capabilities;
+  /** The answer an ACK carries for a 2xx we no longer want that holds an offer (see InviteDialogSetOptions). */
+  answerForUnwantedOffer?: InviteDialogSetOptions['answerForUnwantedOffer'];
+  /** The status an incoming INVITE outside a dialog gets. Default 403: a controller places calls, it takes none. */
+  incomingInviteStatus?: number;
+}
+
+export interface UserAgentEvents {
+  /** A listener or the stack itself threw while handling a message; the UA carried on. */
+  internalError: [error: unknown];
+}
+
+export type InviteOptions = Omit<OutgoingInviteOptions, 'contact'>;
+
+export interface UserAgentStats {
+  sessions: number;
+  dialogs: number;
+  transactions: TransactionCounts;
+  /** Requests answered by the core itself, by status. */
+  answeredByCore: Record<number, number>;
+}
+
+export class UserAgent extends EventEmitter<UserAgentEvents> {
+  readonly transactions: TransactionLayer;
+  readonly registry = new DialogRegistry();
+  private readonly transport: TransportLayer;
+  private readonly core: SessionCore;
+  private readonly locator: ServerLocator | undefined;
+  private readonly contactUser: string;
+  private readonly uasCapabilities: UasCapabilities;
+  private readonly incomingInviteStatus: number;
+  private readonly owners = new Map<SessionDialog, DialogOwner>();
+  /** Our INVITE sessions by Call-ID and From tag: where responses no transaction claims go. */
+  private readonly sessions = new Map<string, OutgoingInviteSession>();
+  private readonly answeredByCore: Record<number, number> = {};
+  private readonly onMessage = (inbound: InboundMessage): void => this.receive(inbound);
+
+  constructor(options: UserAgentOptions) {
+    super();
+    this.transport = options.transport;
+    this.locator = options.locator;
+    this.contactUser = options.contactUser ?? 'ctd';
+    this.incomingInviteStatus = options.incomingInviteStatus ?? 403;
+    const clock = options.clock ?? systemClock;
+    const timers = options.timers ?? defaultTimerValues;
+    const capabilities = options.capabilities ?? DEFAULT_CAPABILITIES;
+    this.uasCapabilities = {
+      allow: capabilities.allow,
+      accept: capabilities.accept,
+      supported: capabilities.supported,
+      ...(options.product !== undefined ? { server: options.product } : {}),
+    };
+    this.transactions = new TransactionLayer({ transport: this.transport, clock, timers });
+    const dialogOptions: SessionCore['dialogOptions'] = { clock, capabilities };
+    if (options.answerForUnwantedOffer) dialogOptions.answerForUnwantedOffer = options.answerForUnwantedOffer;
+    this.core = {
+      clock,
+      timers,
+      transactions: this.transactions,
+      registry: this.registry,
+      dialogOptions,
+      product: options.product,
+      resolve: (uri) => this.resolve(uri),
+      attachDialog: (dialog, owner) => this.owners.set(dialog, owner),
+      detach: (owner) => this.detach(owner),
+      reportError: (error) => this.reportError(error),
+    };
+    this.transport.on('message', this.onMessage);
+  }
+
+  /**
+   * Starts an INVITE session (RFC 3261 §13.2.1). Our Contact names the transport of the target
+   * URI's `transport` parameter (UDP without one), so that in-dialog requests come back on it.
+   */
+  invite(options: InviteOptions): OutgoingInviteSession {
+    const transport = transportOf(options.requestUri ?? options.to);
+    const session = new OutgoingInviteSession(this.core, { ...options, contact: this.contact(transport) });
+    this.sessions.set(`${session.callId}\n${session.localTag}`, session);
+    void session.start().catch((error: unknown) => this.reportError(error));
+    return session;
+  }
+
+  /** Our Contact for `transport`: `<sip:ctd@host:port[;transport=tcp]>`. */
+  contact(transport: TransportName = 'udp'): NameAddr {
+    const { host, port } = this.transport.localEndpoint(transport);
+    const params = new Map<string, string | null>();
+    if (transport !== 'udp') params.set('transport', transport);
+    return new NameAddr(new SipUri({ user: this.contactUser, host, port, params }));
+  }
+
+  stats(): UserAgentStats {
+    return { sessions: this.sessions.size, dialogs: this.registry.size, transactions: this.transactions.counts, answeredByCore: { ...this.answeredByCore } };
+  }
+
+  /** Stops listening and ends every transaction (sessions are not hung up: do that first). */
+  close(): void {
+    this.transport.off('message', this.onMessage);
+    this.transactions.close();
+  }
+
+  /** RFC 3263 where a locator is given; IP literals straight away. */
+  async resolve(uri: SipUri): Promise<Destination[]> {
+    const transport = (uri.transport as SipTransport | undefined) ?? (uri.secure ? 'tls' : undefined);
+    const host = uri.params.get('maddr') ?? uri.host;
+    if (this.locator) {
+      const targets = await this.locator.locate({ host, ...(uri.port !== undefined ? { port: uri.port } : {}), ...(transport ? { transport } : {}), secure: uri.secure });
+      return targets.map((target) => ({ transport: target.transport, address: target.address, port: target.port }));
+    }
+    const literal = host.startsWith('[') ? host.slice(1, -1) : host;
+    if (!/^[0-9.]+$/.test(literal) && !literal.includes(':')) throw new Error(`cannot resolve ${host}: no DNS locator configured`);
+    const chosen = transport ?? 'udp';
+    return [{ transport: chosen, address: literal, port: uri.port ?? (chosen === 'tls' ? 5061 : 5060) }];
+  }
+
+  // ---- receiving ----------------------------------------------------------------------------
+
+  private receive(inbound: InboundMessage): void {
+    let received: Received;
+    try {
+      received = this.transactions.receive(inbound);
+    } catch (error) {
+      this.reportError(error);
+      return;
+    }
+    try {
+      this.dispatch(received);
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  private dispatch(received: Received): void {
+    switch (received.kind) {
+      case 'absorbed':
+        return;
+      case 'response': {
+        const response = received.response;
+        this.sessions.get(`${response.callId}\n${response.from.tag ?? ''}`)?.receiveStrayResponse(response);
+        return;
+      }
+      case 'ack': {
+        // §17.2.3: the ACK of a 2xx is the dialog's; one that matches nothing is dropped (§12.2.2).
+        const dialog = this.registry.find(received.request);
+        if (dialog) this.owners.get(dialog)?.receiveAck(received.request);
+        return;
+      }
+      case 'cancel':
+        this.receiveCancel(received.request, received.transaction, received.invite);
+        return;
+      case 'request':
+        this.receiveRequest(received.request, received.transaction);
+        return;
+    }
+  }
+
+  private receiveRequest(request: SipRequest, transaction: ServerTransaction): void {
+    const match = this.registry.match(request);
+    const toTag = request.to.tag ?? randomToken();
+    const early = checkRequest(request, this.uasCapabilities, { inDialog: match.kind === 'dialog', toTag });
+    if (early) {
+      this.respond(transaction, early);
+      return;
+    }
+    if (match.kind === 'dialog') {
+      const owner = this.owners.get(match.dialog);
+      if (owner) owner.receiveRequest(request, transaction);
+      else this.respond(transaction, createResponse(request, 481));
+      return;
+    }
+    if (match.kind === 'no-dialog') {
+      if (match.response) this.respond(transaction, match.response);
+      return;
+    }
+    // Outside any dialog: OPTIONS was answered by checkRequest(); we take no calls and hold no
+    // subscriptions, so an INVITE is refused and anything else names a dialog that is not here.
+    if (request.method === 'INVITE') {
+      this.respond(transaction, createResponse(request, this.incomingInviteStatus, undefined, toTag));
+      return;
+    }
+    this.respond(transaction, createResponse(request, 481, undefined, toTag));
+  }
+
+  /** §9.2: 200 to a CANCEL that matches an INVITE still in progress, which then gets 487; else 481. */
+  private receiveCancel(cancel: SipRequest, transaction: ServerTransaction, invite: ServerTransaction | undefined): void {
+    if (!invite || invite.finalResponse) {
+      this.respond(transaction, createResponse(cancel, 481));
+      return;
+    }
+    this.respond(transaction, createResponse(cancel, 200));
+    const dialog = this.registry.find(invite.request);
+    const owner = dialog ? this.owners.get(dialog) : undefined;
+    if (owner) owner.receiveCancel(invite);
+    else invite.respond(createResponse(invite.request, 487, undefined, randomToken()));
+  }
+
+  private respond(transaction: ServerTransaction, response: SipResponse): void {
+    this.answeredByCore[response.status] = (this.answeredByCore[response.status] ?? 0) + 1;
+    transaction.respond(response);
+  }
+
+  private detach(owner: DialogOwner): void {
+    for (const [dialog, known] of this.owners) {
+      if (known !== owner) continue;
+      this.owners.delete(dialog);
+      this.registry.remove(dialog);
+    }
+    if (owner instanceof OutgoingInviteSession) {
+      const key = `${owner.callId}\n${owner.localTag}`;
+      // A 2xx may still come back for a while (RFC 6026 §8.4, Timer M): keep the route to the
+      // session that long, so the ACK goes again.
+      this.core.clock.setTimer(64 * this.core.timers.T1, () => {
+        if (this.sessions.get(key) === owner) this.sessions.delete(key);
+      });
+    }
+  }
+
+  private reportError(error: unknown): void {
+    try {
+      this.emit('internalError', error);
+    } catch {
+      // A listener of internalError that throws has nowhere left to report to.
+    }
+  }
+}
+
+function transportOf(target: string | NameAddr | SipUri): TransportName {
+  let uri: unknown = target;
+  if (typeof target === 'string') {
+    try {
+      uri = parseNameAddr(target, 'to').uri;
+    } catch {
+      return 'udp';
+    }
+  } else if (target instanceof NameAddr) {
+    uri = target.uri;
+  }
+  if (uri instanceof SipUri) {
+    const transport = uri.transport;
+    if (transport === 'tcp' || transport === 'tls') return transport;
+    if (uri.secure) return 'tls';
+  }
+  return 'udp';
+}
