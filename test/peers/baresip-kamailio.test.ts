@@ -6,18 +6,13 @@
  * test/peers/kamailio/).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startBaresip, type BaresipHandle, type SipTransportName } from '../support/baresip.js';
 import { startKamailio } from '../support/kamailio.js';
+import { freePortBlock, LOOPBACK as HOST } from '../support/ports.js';
+import { runSippUac } from '../support/sipp.js';
 
-const HOST = '127.0.0.1';
 const TRANSPORTS: SipTransportName[] = ['udp', 'tcp'];
 const scenario = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const TRUNK = { user: 'trunk', password: 'trunk-secret', realm: 'test.invalid' };
@@ -202,8 +197,7 @@ function atEnd(t: TestContext, stop: () => Promise<void>): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ports: one block of consecutive ports per test, free for both UDP and TCP when chosen.
-// (A private helper: test/support/ports.ts is being written separately.)
+// Ports: one block of consecutive ports per test (freePortBlock), free for both UDP and TCP when chosen.
 
 const PROXY = 0;
 const SIPP = 1;
@@ -212,87 +206,3 @@ const PHONE = 2;
 /** SIPp binds its media port and media port + 2. */
 const SIPP_MEDIA = 4;
 const PORT_BLOCK = 8;
-
-async function freePortBlock(size: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 20000 + Math.floor(Math.random() * 1200) * 10;
-    let free = true;
-    for (let port = base; port < base + size && free; port += 1) {
-      free = (await canBind('udp', port)) && (await canBind('tcp', port));
-    }
-    if (free) return base;
-  }
-  throw new Error('no free block of ports found');
-}
-
-function canBind(kind: 'udp' | 'tcp', port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (kind === 'udp') {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, HOST, () => socket.close(() => resolve(true)));
-    } else {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, HOST, () => server.close(() => resolve(true)));
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// SIPp as the UAC: one call, foreground, bounded by -timeout and a kill timer.
-
-interface SippUacOptions {
-  scenario: string;
-  target: string;
-  service: string;
-  transport: SipTransportName;
-  port: number;
-  mediaPort: number;
-  extraArgs?: string[];
-}
-
-interface SippResult {
-  code: number | null;
-  /** Every message SIPp sent and received (-trace_msg). */
-  messages: string;
-  /** Exit status, errors and the last screen, for assertion messages. */
-  report: string;
-}
-
-async function runSippUac(t: TestContext, options: SippUacOptions): Promise<SippResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'sipp-uac-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const messageFile = join(dir, 'messages.log');
-  const errorFile = join(dir, 'errors.log');
-  const args = [
-    '-sf', options.scenario,
-    '-s', options.service,
-    '-i', HOST,
-    '-p', String(options.port),
-    '-mp', String(options.mediaPort),
-    '-t', options.transport === 'tcp' ? 't1' : 'u1',
-    '-m', '1',
-    // Without -timeout_error, SIPp 3.6.1 ignores -timeout while a call still retransmits.
-    '-timeout', '10',
-    '-timeout_error',
-    '-nostdin',
-    '-trace_msg', '-message_file', messageFile,
-    '-trace_err', '-error_file', errorFile,
-    ...(options.extraArgs ?? []),
-    options.target,
-  ];
-  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let screen = '';
-  child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (exitCode) => resolve(exitCode));
-  }).finally(() => clearTimeout(killTimer));
-  const messages = await readFile(messageFile, 'utf8').catch(() => '');
-  const errors = await readFile(errorFile, 'utf8').catch(() => '');
-  const report = `sipp ${args.join(' ')}\nexit ${code}\n--- errors ---\n${errors}\n--- screen ---\n${screen.slice(-3000)}`;
-  return { code, messages, report };
-}
