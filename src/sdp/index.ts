@@ -45,6 +45,7 @@ export {
   type RingbackStream,
 } from './held-answer.js';
 export { createNoMediaOffer, type NoMediaOfferOptions } from './no-media-offer.js';
+export { createRejectingAnswer } from './rejecting-answer.js';
 export {
   createLegSdpState,
   describeToLeg,

@@ -13,9 +13,10 @@ export const defaultTimerValues: TimerValues = { T1: 500, T2: 4000, T4: 5000 };
 export function timerB(t: TimerValues): number {
   return 64 * t.T1;
 }
-export function timerD(reliable: boolean): number {
-  // RFC 3261 §17.1.1.2: at least 32 s for unreliable transports, 0 for reliable.
-  return reliable ? 0 : 32000;
+export function timerD(t: TimerValues, reliable: boolean): number {
+  // RFC 3261 §17.1.1.2: at least 32 s for unreliable transports, 0 for reliable. 64*T1 is
+  // exactly 32 s at the default T1 and scales with it, so tests that shorten T1 shorten D too.
+  return reliable ? 0 : 64 * t.T1;
 }
 export function timerF(t: TimerValues): number {
   return 64 * t.T1;

@@ -24,12 +24,13 @@
  *   254 (-2) fatal error binding a socket (a port already in use).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { canBind, LOOPBACK } from './ports.js';
 
 export type SippTransport = 'udp' | 'tcp';
@@ -393,4 +394,30 @@ export function parseSippMessages(trace: string): SippTracedMessage[] {
     });
   }
   return messages;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared UAS scenarios (../shared/sip-peers/scenarios), with their SDP fixed.
+
+const SHARED_SCENARIOS = fileURLToPath(new URL('../../../shared/sip-peers/scenarios/', import.meta.url));
+let patchedScenarios: string | undefined;
+
+/**
+ * The path of a shared scenario, from a copy whose SDP says `IN IP4` where the original says
+ * `IN [local_ip_type]`, which SIPp 3.6.1 expands to `IN 4` (RFC 4566 §5.2/§5.7 want IP4 or IP6;
+ * a strict SDP parser, ours or baresip's, refuses the original). The copies live in one temporary
+ * folder per test process, removed when it exits.
+ */
+export function sharedScenario(name: string): string {
+  if (patchedScenarios === undefined) {
+    const folder = mkdtempSync(join(tmpdir(), 'sipp-shared-'));
+    patchedScenarios = folder;
+    process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+  }
+  const target = join(patchedScenarios, `${name}.xml`);
+  if (!existsSync(target)) {
+    const original = readFileSync(join(SHARED_SCENARIOS, `${name}.xml`), 'utf8');
+    writeFileSync(target, original.replace(/\bIN \[(local|media)_ip_type\]/g, 'IN IP[$1_ip_type]'));
+  }
+  return target;
 }

@@ -116,7 +116,7 @@ export class InviteClientTransaction {
     this.current = 'completed';
     this.ack = createNon2xxAck(this.request, response);
     this.transmit(this.ack);
-    this.timerEnd = this.context.clock.setTimer(timerD(isReliable(this.destination)), () => this.terminate());
+    this.timerEnd = this.context.clock.setTimer(timerD(this.context.timers, isReliable(this.destination)), () => this.terminate());
   }
 
   private stopRetransmissions(): void {

@@ -1,5 +1,5 @@
 /** The UA core: INVITE sessions as UAC and the answers a UAS gives on its own (RFC 3261 §8–§15). */
-export { UserAgent, type UserAgentOptions, type UserAgentEvents, type UserAgentStats, type InviteOptions } from './user-agent.js';
+export { UserAgent, type UserAgentOptions, type UserAgentEvents, type UserAgentStats, type InviteOptions, type SipTraceEntry } from './user-agent.js';
 export {
   OutgoingInviteSession,
   IncomingDialogRequest,

@@ -54,6 +54,8 @@ export interface OutgoingInviteOptions {
   maxRedirects?: number;
   /** RFC 4028: ask for a session timer of this many seconds (our refresher preference: uac). */
   sessionExpires?: number;
+  /** Advertise 100rel (RFC 3262) in Supported. Default false: PRACK is still sent when a peer requires it. */
+  reliableProvisionals?: boolean;
 }
 
 export type InviteFailureKind = 'rejected' | 'redirected' | 'timeout' | 'unreachable' | 'canceled' | 'auth-failed';
@@ -147,9 +149,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private transaction: InviteClientTransaction | undefined;
   private targets: Destination[] = [];
   private confirmedDialog: SessionDialog | undefined;
-  private ackPending = false;
   private cancelRequested: string | undefined | false = false;
   private cancelSent = false;
+  /** A 1xx (100 Trying included) came for the INVITE transaction in progress: a CANCEL may go (§9.1). */
+  private provisionalReceived = false;
   private cancelTimer: TimerHandle | undefined;
   private sessionTimer: TimerHandle | undefined;
   /** Our 2xx responses to re-INVITEs awaiting their ACK, by CSeq. */
@@ -165,6 +168,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private lastLocal: BodyOptions | undefined;
   private lastRemote: string | undefined;
   private finalResponse: SipResponse | undefined;
+  private readonly createdSets: InviteDialogSet[] = [];
 
   constructor(
     private readonly core: SessionCore,
@@ -198,6 +202,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     return this.finalResponse;
   }
 
+  /** Every dialog set of this session's INVITEs (one per attempt), registered with the UA's registry. */
+  get dialogSets(): readonly InviteDialogSet[] {
+    return this.createdSets;
+  }
+
   /** The latest session description the peer sent (offer or answer). */
   get remoteDescription(): string | undefined {
     return this.lastRemote;
@@ -216,7 +225,6 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     if (answer.body !== undefined) this.lastLocal = answer;
     this.sendAck(ack);
     if (this.current === 'answered') {
-      this.ackPending = false;
       this.current = 'confirmed';
       this.scheduleSessionTimer();
       this.emit('confirmed');
@@ -234,7 +242,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       case 'proceeding':
         if (this.cancelRequested !== false) return;
         this.cancelRequested = reason;
-        if (this.current === 'proceeding') this.sendCancel();
+        if (this.current === 'proceeding' || this.provisionalReceived) this.sendCancel();
         return;
       case 'answered':
         // RFC 3261 §13.2.2.4: every 2xx is ACKed, even the one of a session we no longer want.
@@ -307,7 +315,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const capabilities = this.core.dialogOptions.capabilities;
     if (capabilities) {
       invite.addHeader('allow', capabilities.allow.join(', '));
-      if (capabilities.supported.length > 0) invite.addHeader('supported', capabilities.supported.join(', '));
+      // 100rel only when asked for: a reliable 1xx may carry the offer, and a 3PCC leg has no
+      // answer for it before the other leg answers (RFC 3262 §5, RFC 3725 §8).
+      const supported = capabilities.supported.filter((tag) => tag !== '100rel' || options.reliableProvisionals === true);
+      if (supported.length > 0) invite.addHeader('supported', supported.join(', '));
     }
     if (options.sessionExpires !== undefined) invite.addHeader('session-expires', `${options.sessionExpires};refresher=uac`);
     if (this.core.product) invite.addHeader('user-agent', this.core.product);
@@ -320,7 +331,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   }
 
   private newDialogSet(invite: SipRequest): InviteDialogSet {
-    return new InviteDialogSet(invite, { ...this.core.dialogOptions, registry: this.core.registry });
+    const set = new InviteDialogSet(invite, { ...this.core.dialogOptions, registry: this.core.registry });
+    this.createdSets.push(set);
+    return set;
   }
 
   /** §8.1.2 and RFC 3263: to the first Route, else the Request-URI; the next target on failure. */
@@ -346,6 +359,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     attempt.removeHeader('via');
     this.invite = attempt;
     this.dialogSet = this.newDialogSet(attempt);
+    this.provisionalReceived = false;
     this.transaction = this.core.transactions.sendInvite(attempt, destination, {
       onResponse: (response) => this.guard(() => this.receiveInviteResponse(response)),
       onFailure: (failure) => this.guard(() => this.inviteFailed(attempt, failure)),
@@ -369,6 +383,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   }
 
   private receiveInviteResponse(response: SipResponse): void {
+    if (response.status < 200) {
+      this.provisionalReceived = true;
+      // §9.1: any provisional response, a 100 Trying too, lets a CANCEL asked for earlier go out.
+      if (this.cancelRequested !== false) this.sendCancel();
+    }
     const outcome = this.dialogSet.receiveResponse(response);
     switch (outcome.kind) {
       case 'trying':
@@ -400,11 +419,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   }
 
   private provisional(response: SipResponse): void {
-    const first = this.current === 'calling';
-    if (first) this.current = 'proceeding';
+    if (this.current === 'calling') this.current = 'proceeding';
     if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
-    // §9.1: a CANCEL asked for before any provisional response goes out now.
-    if (first && this.cancelRequested !== false) this.sendCancel();
     this.emit('provisional', response);
   }
 
@@ -429,9 +445,20 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       return;
     }
     const offerInResponse = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
-    this.ackPending = offerInResponse;
-    if (!offerInResponse) this.ack();
-    this.emit('answered', response, offerInResponse);
+    if (offerInResponse) {
+      this.emit('answered', response, true);
+      return;
+    }
+    // The 2xx holds the answer to our offer: ACK at once. The events follow the states,
+    // answered then confirmed (unless an answered listener hung up).
+    this.sendAck(dialog.createAck());
+    this.current = 'confirmed';
+    this.scheduleSessionTimer();
+    try {
+      this.emit('answered', response, false);
+    } finally {
+      if (this.current === 'confirmed') this.emit('confirmed');
+    }
   }
 
   private rejected(response: SipResponse): void {
@@ -522,19 +549,21 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   private ackThenBye(reason: string | undefined): void {
     const dialog = this.confirmedDialog;
-    if (!dialog) return;
-    if (this.ackPending || this.current === 'answered') {
-      const offer = this.finalResponse && !carriesSessionDescription(this.invite) && carriesSessionDescription(this.finalResponse);
-      const answer = offer ? (this.core.dialogOptions.answerForUnwantedOffer?.(this.finalResponse!) ?? {}) : {};
-      try {
-        this.sendAck(dialog.createAck(answer));
-      } catch {
-        // No answer to give: the ACK goes without one, as RFC 3261 §13.2.2.4 allows before a BYE.
-        this.sendAck(dialog.createAck({}));
-      }
-      this.ackPending = false;
+    const response = this.finalResponse;
+    if (!dialog || !response) return;
+    if (this.current !== 'answered') {
+      this.sendBye(reason);
+      return;
     }
-    this.sendBye(reason);
+    // RFC 3261 §13.2.2.4: the 2xx is ACKed (with an answer rejecting its offer when we have
+    // one; the ACK may go without, as the BYE follows at once), then the session ends.
+    const offer = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
+    const answer = offer ? (this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {}) : {};
+    const { ack, bye } = dialog.ackAndBye(response, answer);
+    this.sendAck(ack);
+    if (reason !== undefined) bye.request.addHeader('reason', reason);
+    this.end({ cause: 'local-bye' });
+    void this.sendNonInvite(bye, () => undefined, true);
   }
 
   private sendBye(reason: string | undefined, cause: SessionEndCause = 'local-bye'): void {
@@ -663,6 +692,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       // The dialog is gone on the far side: a BYE is pointless but harmless for 408 (§12.2.1.2).
       this.end({ cause: 'dialog-lost', status: outcome.status });
     }
+    // RFC 4028 §10: a 2xx to our re-INVITE or UPDATE refreshed the session: its timer starts again.
+    if (outcome.kind === 'success' && (response.cseq.method === 'INVITE' || response.cseq.method === 'UPDATE')) this.scheduleSessionTimer();
     return outcome.kind;
   }
 
@@ -716,10 +747,18 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       if (request.method === 'INVITE' && status >= 200 && status < 300) this.await2xxAck(response, transaction);
       if (status >= 200 && status < 300 && (request.method === 'INVITE' || request.method === 'UPDATE')) this.scheduleSessionTimer();
     });
-    const heard = this.listenerCount(event) > 0;
-    if (heard) this.emit(event, asked);
-    else asked.respond(unheard(asked));
-    if (!asked.isAnswered) this.unanswered.set(transaction, asked);
+    this.unanswered.set(transaction, asked);
+    if (this.listenerCount(event) === 0) {
+      asked.respond(unheard(asked));
+      return;
+    }
+    try {
+      this.emit(event, asked);
+    } catch (error) {
+      // A listener that threw without answering: the request still gets a final response.
+      asked.respond(500);
+      throw error;
+    }
   }
 
   receiveCancel(invite: ServerTransaction): void {
@@ -779,6 +818,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.clearCancelTimer();
     for (const retransmission of this.retransmissions.values()) retransmission.stop();
     this.retransmissions.clear();
+    // RFC 3261 §15.1.2: requests of the peer still unanswered when the session ends get 487.
+    for (const asked of [...this.unanswered.values()]) this.guard(() => asked.respond(487));
+    this.unanswered.clear();
     this.confirmedDialog?.terminate();
     this.core.detach(this);
     this.emit('ended', ending);

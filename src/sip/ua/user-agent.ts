@@ -35,6 +35,20 @@ export interface UserAgentOptions {
   answerForUnwantedOffer?: InviteDialogSetOptions['answerForUnwantedOffer'];
   /** The status an incoming INVITE outside a dialog gets. Default 403: a controller places calls, it takes none. */
   incomingInviteStatus?: number;
+  /** Sees every message the UA sends and receives (a per-call SIP log, a ladder diagram). */
+  onMessage?: (entry: SipTraceEntry) => void;
+}
+
+/** One message on the wire, as the UA saw it. */
+export interface SipTraceEntry {
+  direction: 'in' | 'out';
+  message: SipRequest | SipResponse;
+  /** The peer: where it came from or went to. */
+  transport: TransportName;
+  address: string;
+  port: number;
+  /** Wall-clock milliseconds. */
+  at: number;
 }
 
 export interface UserAgentEvents {
@@ -66,6 +80,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   private readonly sessions = new Map<string, OutgoingInviteSession>();
   private readonly answeredByCore: Record<number, number> = {};
   private readonly onMessage = (inbound: InboundMessage): void => this.receive(inbound);
+  private readonly onTrace: ((entry: SipTraceEntry) => void) | undefined;
 
   constructor(options: UserAgentOptions) {
     super();
@@ -82,7 +97,20 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       supported: capabilities.supported,
       ...(options.product !== undefined ? { server: options.product } : {}),
     };
-    this.transactions = new TransactionLayer({ transport: this.transport, clock, timers });
+    const onMessage = options.onMessage;
+    this.onTrace = onMessage;
+    const transactionTransport = onMessage
+      ? {
+          send: async (message: SipRequest | SipResponse, destination: Destination) => {
+            const result = await this.transport.send(message, destination);
+            onMessage({ direction: 'out', message, transport: result.transport, address: result.address, port: result.port, at: Date.now() });
+            return result;
+          },
+          createVia: (transport: TransportName, branch?: string) => this.transport.createVia(transport, branch),
+          responseTargetFor: (request: SipRequest, connectionId?: string) => this.transport.responseTargetFor(request, connectionId),
+        }
+      : this.transport;
+    this.transactions = new TransactionLayer({ transport: transactionTransport, clock, timers });
     const dialogOptions: SessionCore['dialogOptions'] = { clock, capabilities };
     if (options.answerForUnwantedOffer) dialogOptions.answerForUnwantedOffer = options.answerForUnwantedOffer;
     this.core = {
@@ -147,6 +175,14 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   // ---- receiving ----------------------------------------------------------------------------
 
   private receive(inbound: InboundMessage): void {
+    if (this.onTrace) {
+      const { source } = inbound;
+      try {
+        this.onTrace({ direction: 'in', message: inbound.message, transport: source.transport, address: source.address, port: source.port, at: Date.now() });
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
     let received: Received;
     try {
       received = this.transactions.receive(inbound);
@@ -212,13 +248,17 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     this.respond(transaction, createResponse(request, 481, undefined, toTag));
   }
 
-  /** §9.2: 200 to a CANCEL that matches an INVITE still in progress, which then gets 487; else 481. */
+  /**
+   * §9.2: 200 to a CANCEL that matches an INVITE transaction, which then gets 487 if it has no
+   * final response yet (once it has one, the CANCEL changes nothing); 481 when none matches.
+   */
   private receiveCancel(cancel: SipRequest, transaction: ServerTransaction, invite: ServerTransaction | undefined): void {
-    if (!invite || invite.finalResponse) {
+    if (!invite) {
       this.respond(transaction, createResponse(cancel, 481));
       return;
     }
     this.respond(transaction, createResponse(cancel, 200));
+    if (invite.finalResponse) return;
     const dialog = this.registry.find(invite.request);
     const owner = dialog ? this.owners.get(dialog) : undefined;
     if (owner) owner.receiveCancel(invite);
@@ -242,6 +282,12 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       // session that long, so the ACK goes again.
       this.core.clock.setTimer(64 * this.core.timers.T1, () => {
         if (this.sessions.get(key) === owner) this.sessions.delete(key);
+        // Then the dialogs no session owns go too, with the dialog sets: the other forks' (early,
+        // or answered and sent BYE) and the early dialogs of attempts that failed (§12.3).
+        for (const set of owner.dialogSets) {
+          for (const dialog of set.dialogs) this.registry.remove(dialog);
+          this.registry.removeInviteSet(set);
+        }
       });
     }
   }

@@ -11,10 +11,9 @@ import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { OutgoingInviteSession } from '../../../src/sip/index.js';
 import { freePortBlock } from '../../support/ports.js';
-import { parseSippMessages, runSippUac, startSippUas, type SippTransport, type SippUasHandle, type SippUasOptions } from '../../support/sipp.js';
+import { parseSippMessages, runSippUac, sharedScenario, startSippUas, type SippTransport, type SippUasHandle, type SippUasOptions } from '../../support/sipp.js';
 import { delay, next, sdp, startUa, type UaUnderTest } from './harness.js';
 
-const SHARED = (name: string): string => fileURLToPath(new URL(`../../../../shared/sip-peers/scenarios/${name}.xml`, import.meta.url));
 const OURS = (name: string): string => fileURLToPath(new URL(`../../peers/sipp/${name}.xml`, import.meta.url));
 const TRANSPORTS: SippTransport[] = ['udp', 'tcp'];
 // Offsets in a block of free ports. SIPp binds its media port and media port + 2.
@@ -58,7 +57,7 @@ describe('UA core against SIPp', () => {
   for (const transport of TRANSPORTS) {
     describe(`over ${transport.toUpperCase()}`, () => {
       test('an INVITE with an offer is answered, ACKed at once, and hung up with BYE', async (t) => {
-        const { ua, sipp } = await setUp(t, transport, SHARED('uas-answer'), { vars: { ring_ms: 200 } });
+        const { ua, sipp } = await setUp(t, transport, sharedScenario('uas-answer'), { vars: { ring_ms: 200 } });
         const session = call(ua, sipp, sdp(1));
         const provisional = next(session, 'provisional');
         const [answer, ackPending] = await next(session, 'answered');
@@ -73,7 +72,7 @@ describe('UA core against SIPp', () => {
       });
 
       test('an offerless INVITE gets the offer in the 200 and the ACK carries our answer (RFC 3725 flow III)', async (t) => {
-        const { ua, sipp } = await setUp(t, transport, SHARED('uas-answer-offer'), { vars: { ring_ms: 100 } });
+        const { ua, sipp } = await setUp(t, transport, sharedScenario('uas-answer-offer'), { vars: { ring_ms: 100 } });
         const session = call(ua, sipp, undefined);
         const [, ackPending] = await next(session, 'answered');
         assert.equal(ackPending, true);
@@ -92,7 +91,7 @@ describe('UA core against SIPp', () => {
         ['uas-decline', 603, 'Decline'],
       ] as const) {
         test(`a ${status} fails the session with its status and is ACKed in its transaction`, async (t) => {
-          const { ua, sipp } = await setUp(t, transport, SHARED(scenario));
+          const { ua, sipp } = await setUp(t, transport, sharedScenario(scenario));
           const session = call(ua, sipp, sdp(1));
           const [failure] = await next(session, 'failed');
           assert.deepEqual({ kind: failure.kind, status: failure.status, reason: failure.reason }, { kind: 'rejected', status, reason });
@@ -105,7 +104,7 @@ describe('UA core against SIPp', () => {
       }
 
       test('hanging up while it rings sends CANCEL; the 487 ends the session as canceled', async (t) => {
-        const { ua, sipp } = await setUp(t, transport, SHARED('uas-no-answer'));
+        const { ua, sipp } = await setUp(t, transport, sharedScenario('uas-no-answer'));
         const session = call(ua, sipp, sdp(1));
         await next(session, 'provisional');
         const failed = next(session, 'failed');
@@ -120,7 +119,7 @@ describe('UA core against SIPp', () => {
       });
 
       test('a CANCEL asked for before any provisional response waits for one (RFC 3261 §9.1)', async (t) => {
-        const { ua, sipp } = await setUp(t, transport, SHARED('uas-no-answer'));
+        const { ua, sipp } = await setUp(t, transport, sharedScenario('uas-no-answer'));
         const session = call(ua, sipp, sdp(1));
         session.hangup();
         const [failure] = await next(session, 'failed');
@@ -132,7 +131,7 @@ describe('UA core against SIPp', () => {
 
       test('a 302 fails the session as redirected, naming the new target', async (t) => {
         const base = await freePortBlock(BLOCK);
-        const sipp = await startSippUas(t, { scenario: SHARED('uas-redirect'), port: base + SIPP, mediaPort: base + MEDIA, transport, keys: { redirect_to: `127.0.0.1:${base + SIPP_REDIRECTED}` } });
+        const sipp = await startSippUas(t, { scenario: sharedScenario('uas-redirect'), port: base + SIPP, mediaPort: base + MEDIA, transport, keys: { redirect_to: `127.0.0.1:${base + SIPP_REDIRECTED}` } });
         const ua = await startUa(t, base + UA);
         const session = call(ua, sipp, sdp(1));
         const [failure] = await next(session, 'failed');
@@ -145,8 +144,8 @@ describe('UA core against SIPp', () => {
       test('with maxRedirects, a 302 is followed to its Contact with the next CSeq and the same Call-ID', async (t) => {
         const base = await freePortBlock(BLOCK);
         // The redirect target speaks UDP: the 302's Contact names no transport.
-        const moved = await startSippUas(t, { scenario: SHARED('uas-answer'), port: base + SIPP_REDIRECTED, mediaPort: base + MEDIA_REDIRECTED, transport: 'udp' });
-        const sipp = await startSippUas(t, { scenario: SHARED('uas-redirect'), port: base + SIPP, mediaPort: base + MEDIA, transport, keys: { redirect_to: `127.0.0.1:${base + SIPP_REDIRECTED}` } });
+        const moved = await startSippUas(t, { scenario: sharedScenario('uas-answer'), port: base + SIPP_REDIRECTED, mediaPort: base + MEDIA_REDIRECTED, transport: 'udp' });
+        const sipp = await startSippUas(t, { scenario: sharedScenario('uas-redirect'), port: base + SIPP, mediaPort: base + MEDIA, transport, keys: { redirect_to: `127.0.0.1:${base + SIPP_REDIRECTED}` } });
         const ua = await startUa(t, base + UA);
         const session = call(ua, sipp, sdp(1), { maxRedirects: 1 });
         await next(session, 'answered');
@@ -186,7 +185,7 @@ describe('UA core against SIPp', () => {
       });
 
       test('a 183 with SDP (early media) is reported before the 200', async (t) => {
-        const { ua, sipp } = await setUp(t, transport, SHARED('uas-early-media'), { vars: { ring_ms: 200 } });
+        const { ua, sipp } = await setUp(t, transport, sharedScenario('uas-early-media'), { vars: { ring_ms: 200 } });
         const session = call(ua, sipp, sdp(1));
         const [early] = await next(session, 'provisional');
         assert.equal(early.status, 183);
@@ -197,7 +196,7 @@ describe('UA core against SIPp', () => {
       });
 
       test('when the far end hangs up, its BYE is answered 200 and the session ends', async (t) => {
-        const { ua, sipp } = await setUp(t, transport, SHARED('uas-answer-then-hangup'), { vars: { ring_ms: 0, hangup_ms: 300 } });
+        const { ua, sipp } = await setUp(t, transport, sharedScenario('uas-answer-then-hangup'), { vars: { ring_ms: 0, hangup_ms: 300 } });
         const session = call(ua, sipp, sdp(1));
         await next(session, 'answered');
         const [ending] = await next(session, 'ended');
@@ -208,7 +207,7 @@ describe('UA core against SIPp', () => {
       });
 
       test('a re-INVITE with a new offer is answered and ACKed, then BYE', async (t) => {
-        const { ua, sipp } = await setUp(t, transport, SHARED('uas-answer-reinvite'));
+        const { ua, sipp } = await setUp(t, transport, sharedScenario('uas-answer-reinvite'));
         const session = call(ua, sipp, sdp(1));
         await next(session, 'answered');
         const response = await session.reinvite({ body: sdp(2, 40002) });

@@ -1,0 +1,604 @@
+/**
+ * One click-to-dial call: the RFC 3725 controller for two legs (§4.1 flow I, §4.3 flow III, §4.4
+ * flow IV), from the INVITE to A until both legs are gone.
+ *
+ *   queued ──start()──▶ calling_a ──A answered──▶ calling_b ──B answered, media joined──▶ connected ──BYE──▶ completed
+ *   calling_a / calling_b ──a leg fails, codecs do not match, a negotiation fails──▶ failed
+ *   calling_a / calling_b ──hang-up command, A hangs up while B rings──▶ canceled
+ *
+ * Flow III: INVITE A without SDP → A's 200 has offer A1 → ACK A with a held answer (black hole,
+ * or our ringback sender) → INVITE B without SDP → B's 200 has offer B1 → re-INVITE A with B1 →
+ * A's 200 has answer A2 → ACK A → ACK B with A2.
+ * Flow I: INVITE A without SDP → A's 200 has offer1 (unACKed) → INVITE B with offer1 → B's 200
+ * has answer1 → ACK B → ACK A with answer1. Only for a B that answers at once.
+ * Flow IV: INVITE A with an offer without m-lines → A's answer has none → ACK A → then as flow III.
+ *
+ * Towards each leg the controller behaves as one agent (RFC 3264 §8): every description sent to a
+ * leg goes through describeToLeg(), which keeps its o= line, m-line order and versions.
+ */
+import type { Clock, TimerHandle } from '../sip/index.js';
+import {
+  answerInOfferOrder,
+  createHeldAnswer,
+  createLegSdpState,
+  createNoMediaOffer,
+  describeToLeg,
+  hasCommonCodec,
+  noteDescriptionFromLeg,
+  parseSdp,
+  type LegSdpState,
+  type SessionDescription,
+} from '../sdp/index.js';
+import type { IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding, SipResponse } from '../sip/index.js';
+import {
+  FINAL_CALL_STATUSES,
+  type CallEvent,
+  type CallRequest,
+  type CallStatus,
+  type EndReason,
+  type Flow,
+  type LegName,
+  type LegStatus,
+  type LegTarget,
+  type SipCause,
+} from './call-model.js';
+import { endReasonForLegFailure, reasonHeader } from './end-reason.js';
+import type { RingbackHandle, RingbackSource } from './ringback-source.js';
+
+/** What places the INVITEs: the UA core. */
+export interface Dialer {
+  invite(options: InviteOptions): OutgoingInviteSession;
+}
+
+export interface CallDependencies {
+  dialer: Dialer;
+  clock: Clock;
+  /** Gets every event of the call, numbered. */
+  emit: (event: CallEvent) => void;
+  /** The controller's address for o= lines. */
+  sdpAddress: string;
+  ringback?: RingbackSource;
+  defaults: { flow: Flow; ringTimeoutMs: number; maxDurationMs: number; maxRedirects: number };
+  /** The call reached a final status. */
+  onFinished(call: Call): void;
+  /** A leg got its SIP Call-ID (for the per-call SIP log). */
+  onLegStarted?(call: Call, leg: LegName, session: OutgoingInviteSession): void;
+  reportError(error: unknown): void;
+}
+
+/**
+ * A's 200 waits unacknowledged while B rings in flow I, and A gives up after 64*T1 = 32 s
+ * without an ACK (RFC 3261 §13.3.1.4): B's ring timeout is held below that.
+ */
+const FLOW_I_MAX_RING_MS = 25_000;
+
+interface Leg {
+  session: OutgoingInviteSession | undefined;
+  status: LegStatus;
+  sdp: LegSdpState;
+  ringTimer: TimerHandle | undefined;
+  ringTimedOut: boolean;
+}
+
+export class Call {
+  readonly id: string;
+  readonly flow: Flow;
+  private current: CallStatus = 'queued';
+  private seq = 0;
+  private reason: EndReason | undefined;
+  private readonly legs: Record<LegName, Leg>;
+  /** A's first offer (flows I and III): what B's media must be able to meet. */
+  private offerA: SessionDescription | undefined;
+  /** Flow I: where the m-lines of A's offer went in the INVITE to B. */
+  private mediaMapB: number[] = [];
+  private durationTimer: TimerHandle | undefined;
+  private ringbackHandle: RingbackHandle | undefined;
+  /** An offer from one leg is on its way to the other: a second one gets 491 (RFC 3261 §14.2). */
+  private relaying = false;
+  private transferring = false;
+  private connectedAt: number | undefined;
+
+  constructor(
+    private readonly request: CallRequest,
+    private readonly deps: CallDependencies,
+  ) {
+    this.id = request.id;
+    this.flow = request.flow ?? deps.defaults.flow;
+    const leg = (): Leg => ({ session: undefined, status: 'idle', sdp: createLegSdpState({ address: deps.sdpAddress }), ringTimer: undefined, ringTimedOut: false });
+    this.legs = { a: leg(), b: leg() };
+  }
+
+  get status(): CallStatus {
+    return this.current;
+  }
+
+  get endReason(): EndReason | undefined {
+    return this.reason;
+  }
+
+  legStatus(leg: LegName): LegStatus {
+    return this.legs[leg].status;
+  }
+
+  session(leg: LegName): OutgoingInviteSession | undefined {
+    return this.legs[leg].session;
+  }
+
+  get isFinal(): boolean {
+    return FINAL_CALL_STATUSES.has(this.current);
+  }
+
+  /** Emits `queued` and calls A. */
+  start(): void {
+    if (this.current !== 'queued') return;
+    this.emitCall('queued');
+    this.setStatus('calling_a');
+    let body: string | undefined;
+    if (this.flow === 'IV') {
+      const offer = describeToLeg(this.legs.a.sdp, createNoMediaOffer());
+      this.legs.a.sdp = offer.state;
+      body = offer.sdp;
+    }
+    this.dial('a', this.request.a, body);
+  }
+
+  /** The hang-up command: ends the call from whatever state it is in. False when already over. */
+  hangup(): boolean {
+    if (this.isFinal) return false;
+    this.finish(this.current === 'connected' ? 'completed' : 'canceled', 'api_hangup');
+    return true;
+  }
+
+  /**
+   * Replaces leg b by `target` while connected, without relying on REFER support in the phones:
+   * call the target without SDP, re-INVITE A with its offer, ACK it with A's answer, BYE B.
+   * The call stays up with B if the target fails. Resolves with whether it worked.
+   */
+  async transfer(target: LegTarget): Promise<boolean> {
+    if (this.current !== 'connected' || this.transferring || this.relaying) return false;
+    this.transferring = true;
+    this.emitTransfer('started', target.uri, 'reinvite');
+    const session = this.deps.dialer.invite(this.inviteOptions(target, undefined));
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean, sip?: SipCause): void => {
+        this.transferring = false;
+        this.emitTransfer(ok ? 'completed' : 'failed', target.uri, 'reinvite', sip);
+        resolve(ok);
+      };
+      session.once('failed', (failure) => done(false, { code: failure.status, reason: failure.reason }));
+      session.once('answered', (response) => {
+        void this.joinTransferTarget(session, response).then(
+          (sip) => done(sip === undefined, sip),
+          (error: unknown) => {
+            this.deps.reportError(error);
+            session.hangup();
+            done(false);
+          },
+        );
+      });
+    });
+  }
+
+  /**
+   * A blind transfer by REFER (RFC 3515) to A: A calls the target itself; when its NOTIFY reports
+   * a 2xx, both legs are released. Resolves with the final status A's NOTIFYs reported, or the
+   * REFER's own failure.
+   */
+  async referA(targetUri: string): Promise<boolean> {
+    const legA = this.legs.a.session;
+    if (this.current !== 'connected' || !legA || this.transferring) return false;
+    this.transferring = true;
+    this.emitTransfer('started', targetUri, 'refer');
+    const accepted = await legA.request('REFER', { headers: [['refer-to', `<${targetUri}>`]] });
+    if (accepted.status >= 300) {
+      this.transferring = false;
+      this.emitTransfer('failed', targetUri, 'refer', sipOf(accepted));
+      return false;
+    }
+    return new Promise<boolean>((resolve) => {
+      const onRequest = (incoming: IncomingDialogRequest): void => {
+        const notify = incoming.request;
+        if (notify.method !== 'NOTIFY') return;
+        incoming.respond(200);
+        // RFC 3515 §2.4.5: the NOTIFY body is a message/sipfrag of the status line A got.
+        const status = /^SIP\/2\.0 (\d{3})/.exec(notify.body.toString('utf8'))?.[1];
+        if (status === undefined || Number(status) < 200) return;
+        legA.off('request', onRequest);
+        this.transferring = false;
+        const code = Number(status);
+        const ok = code < 300;
+        this.emitTransfer(ok ? 'completed' : 'failed', targetUri, 'refer', { code, reason: notify.body.toString('utf8').split('\r\n')[0]!.slice(12) });
+        if (ok) this.finish('completed', 'a_hangup');
+        resolve(ok);
+      };
+      legA.on('request', onRequest);
+    });
+  }
+
+  // ---- legs ---------------------------------------------------------------------------------
+
+  private inviteOptions(target: LegTarget, body: string | undefined): InviteOptions {
+    const options: InviteOptions = { to: target.uri, from: target.from, maxRedirects: this.request.maxRedirects ?? this.deps.defaults.maxRedirects };
+    if (body !== undefined) options.body = body;
+    if (target.credentials) options.credentials = target.credentials;
+    if (target.route) options.route = target.route;
+    if (target.headers) options.headers = target.headers;
+    return options;
+  }
+
+  private dial(name: LegName, target: LegTarget, body: string | undefined): void {
+    const leg = this.legs[name];
+    const session = this.deps.dialer.invite(this.inviteOptions(target, body));
+    leg.session = session;
+    this.attach(name, session);
+    this.deps.onLegStarted?.(this, name, session);
+    this.setLeg(name, 'calling');
+    let ringTimeout = target.ringTimeoutMs ?? this.deps.defaults.ringTimeoutMs;
+    if (name === 'b' && this.flow === 'I') ringTimeout = Math.min(ringTimeout, FLOW_I_MAX_RING_MS);
+    leg.ringTimer = this.deps.clock.setTimer(ringTimeout, () =>
+      this.guard(() => {
+        leg.ringTimer = undefined;
+        if (leg.status === 'answered' || leg.status === 'connected' || leg.session !== session) return;
+        leg.ringTimedOut = true;
+        session.hangup();
+      }),
+    );
+  }
+
+  private attach(name: LegName, session: OutgoingInviteSession): void {
+    session.on('provisional', (response) => this.guard(() => this.legProvisional(name, response)));
+    session.on('answered', (response) => this.guard(() => this.legAnswered(name, session, response)));
+    session.on('failed', (failure) => this.guard(() => this.legFailed(name, failure)));
+    session.on('ended', (ending) => this.guard(() => this.legEnded(name, ending)));
+    session.on('reinvite', (incoming) => this.guard(() => this.legReinvite(name, incoming)));
+  }
+
+  private legProvisional(name: LegName, response: SipResponse): void {
+    const hasSdp = response.body.length > 0 && response.contentType === 'application/sdp';
+    if (response.status === 183 || hasSdp) this.setLeg(name, 'early', sipOf(response));
+    else this.setLeg(name, 'ringing', sipOf(response), response.status === 181);
+  }
+
+  private legAnswered(name: LegName, session: OutgoingInviteSession, response: SipResponse): void {
+    const leg = this.legs[name];
+    this.clearRingTimer(leg);
+    this.setLeg(name, 'answered', sipOf(response));
+    if (this.isFinal) {
+      // The call ended while this leg answered: finish() already hung it up (ACK + BYE).
+      session.hangup();
+      return;
+    }
+    if (name === 'a') this.aAnswered(session, response);
+    else this.bAnswered(session, response);
+  }
+
+  private aAnswered(session: OutgoingInviteSession, response: SipResponse): void {
+    const a = this.legs.a;
+    const description = readSdp(response);
+    if (this.flow === 'IV') {
+      // A answered our offer without m-lines; its session is up and ACKed.
+      if (description) a.sdp = noteDescriptionFromLeg(a.sdp, description);
+      this.callB(undefined);
+      return;
+    }
+    if (!description) {
+      // No offer to answer: finish() ACKs the 2xx and BYEs it.
+      this.finish('failed', 'negotiation_failed', sipOf(response), 'a');
+      return;
+    }
+    this.offerA = description;
+    a.sdp = noteDescriptionFromLeg(a.sdp, description);
+    if (this.flow === 'I') {
+      // A's 200 stays unacknowledged until B's answer arrives.
+      const forB = describeToLeg(this.legs.b.sdp, description);
+      this.legs.b.sdp = forB.state;
+      this.mediaMapB = forB.mediaMap;
+      this.callB(forB.sdp);
+      return;
+    }
+    const tone = this.request.ringback === 'tone' ? this.deps.ringback : undefined;
+    const local = tone?.localAddress();
+    const held = createHeldAnswer(description, local ? { media: { kind: 'rtp-sender', address: local.address, port: local.port } } : {});
+    const answer = describeToLeg(a.sdp, held.description);
+    a.sdp = answer.state;
+    session.ack({ body: answer.sdp });
+    if (tone && held.ringback) {
+      const stream = held.ringback;
+      const codec = stream.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU';
+      this.ringbackHandle = tone.play({ address: stream.remoteAddress, port: stream.remotePort, payloadType: stream.codec.payloadType, codec });
+    }
+    this.callB(undefined);
+  }
+
+  private callB(body: string | undefined): void {
+    this.setStatus('calling_b');
+    this.dial('b', this.request.b, body);
+  }
+
+  private bAnswered(session: OutgoingInviteSession, response: SipResponse): void {
+    const description = readSdp(response);
+    if (!description) {
+      this.finish('failed', 'negotiation_failed', sipOf(response), 'b');
+      return;
+    }
+    const a = this.legs.a;
+    const b = this.legs.b;
+    if (this.flow === 'I') {
+      // B answered A's offer (its 2xx was ACKed by the session); A's ACK carries that answer.
+      b.sdp = noteDescriptionFromLeg(b.sdp, description);
+      if (!this.offerA || !hasCommonCodec(this.offerA, description)) {
+        this.finish('failed', 'codec_mismatch', undefined, 'b');
+        return;
+      }
+      const forA = describeToLeg(a.sdp, answerInOfferOrder(description, this.mediaMapB, this.offerA));
+      a.sdp = forA.state;
+      a.session?.ack({ body: forA.sdp });
+      this.connected();
+      return;
+    }
+    // Flows III and IV: B's 200 holds offer B1, which goes to A in a re-INVITE.
+    if (this.offerA && !hasCommonCodec(this.offerA, description)) {
+      this.finish('failed', 'codec_mismatch', undefined, 'b');
+      return;
+    }
+    b.sdp = noteDescriptionFromLeg(b.sdp, description);
+    const forA = describeToLeg(a.sdp, description);
+    a.sdp = forA.state;
+    this.stopRingback();
+    const legA = a.session;
+    if (!legA) return;
+    this.relaying = true;
+    void legA.reinvite({ body: forA.sdp }).then((reply) =>
+      this.guard(() => {
+        this.relaying = false;
+        if (this.isFinal) return;
+        const answerA = reply.status < 300 ? readSdp(reply) : undefined;
+        if (!answerA) {
+          const codecs = reply.status === 488 || reply.status === 606;
+          this.finish('failed', codecs ? 'codec_mismatch' : 'negotiation_failed', sipOf(reply), 'a');
+          return;
+        }
+        a.sdp = noteDescriptionFromLeg(a.sdp, answerA);
+        if (!hasCommonCodec(description, answerA)) {
+          this.finish('failed', 'codec_mismatch', undefined, 'a');
+          return;
+        }
+        const forB = describeToLeg(b.sdp, answerInOfferOrder(answerA, forA.mediaMap, description));
+        b.sdp = forB.state;
+        session.ack({ body: forB.sdp });
+        this.connected();
+      }),
+    );
+  }
+
+  private connected(): void {
+    this.setStatus('connected');
+    this.connectedAt = this.deps.clock.now();
+    this.setLeg('a', 'connected');
+    this.setLeg('b', 'connected');
+    const max = this.request.maxDurationMs ?? this.deps.defaults.maxDurationMs;
+    if (max > 0) {
+      this.durationTimer = this.deps.clock.setTimer(max, () =>
+        this.guard(() => {
+          this.durationTimer = undefined;
+          this.finish('completed', 'max_duration');
+        }),
+      );
+    }
+  }
+
+  private legFailed(name: LegName, failure: InviteFailure): void {
+    const leg = this.legs[name];
+    this.clearRingTimer(leg);
+    const sip = { code: failure.status, reason: failure.reason };
+    this.setLeg(name, 'failed', sip);
+    if (this.isFinal) return;
+    const reason = endReasonForLegFailure(name, failure, leg.ringTimedOut);
+    this.finish(reason === 'api_hangup' ? 'canceled' : 'failed', reason, sip, name);
+  }
+
+  private legEnded(name: LegName, ending: SessionEnding): void {
+    this.setLeg(name, 'ended');
+    if (this.isFinal) return;
+    const reason: EndReason = name === 'a' ? 'a_hangup' : 'b_hangup';
+    if (this.current === 'connected') this.finish('completed', reason);
+    else this.finish(name === 'a' ? 'canceled' : 'failed', reason, ending.cause === 'remote-bye' ? undefined : { code: ending.status ?? 408, reason: ending.cause }, name);
+  }
+
+  /**
+   * A re-INVITE from a leg (RFC 3725 §4.3 once connected): its offer goes to the other leg in a
+   * re-INVITE and the answer comes back in our 2xx. While B is still being called, or while
+   * another offer is on its way, it gets 491 (RFC 3261 §14.2). Without an offer (a session
+   * refresh, RFC 4028) it gets the description we last sent it, unchanged.
+   */
+  private legReinvite(name: LegName, incoming: IncomingDialogRequest): void {
+    const leg = this.legs[name];
+    if (this.current !== 'connected' || this.relaying || this.transferring) {
+      incoming.respond(491);
+      return;
+    }
+    const text = incoming.description;
+    if (text === undefined) {
+      if (leg.sdp.lastSent === null) incoming.respond(488);
+      else incoming.respond(200, { body: leg.sdp.lastSent });
+      return;
+    }
+    let offer: SessionDescription;
+    try {
+      offer = parseSdp(text);
+    } catch {
+      incoming.respond(488);
+      return;
+    }
+    const otherName: LegName = name === 'a' ? 'b' : 'a';
+    const other = this.legs[otherName];
+    const otherSession = other.session;
+    if (!otherSession) {
+      incoming.respond(500);
+      return;
+    }
+    leg.sdp = noteDescriptionFromLeg(leg.sdp, offer);
+    const forOther = describeToLeg(other.sdp, offer);
+    other.sdp = forOther.state;
+    this.relaying = true;
+    void otherSession.reinvite({ body: forOther.sdp }).then((reply) =>
+      this.guard(() => {
+        this.relaying = false;
+        const answer = reply.status < 300 ? readSdp(reply) : undefined;
+        if (!answer) {
+          // RFC 3725 §4.3: the other side's refusal is passed back (491 stays 491: the leg retries).
+          incoming.respond(reply.status >= 300 ? reply.status : 500);
+          return;
+        }
+        other.sdp = noteDescriptionFromLeg(other.sdp, answer);
+        const back = describeToLeg(leg.sdp, answerInOfferOrder(answer, forOther.mediaMap, offer));
+        leg.sdp = back.state;
+        incoming.respond(200, { body: back.sdp });
+      }),
+    );
+  }
+
+  /** The transfer target answered with offer C: move A's media to it, then let B go. */
+  private async joinTransferTarget(target: OutgoingInviteSession, response: SipResponse): Promise<SipCause | undefined> {
+    const offer = readSdp(response);
+    const a = this.legs.a;
+    if (!offer || this.current !== 'connected' || !a.session) {
+      target.hangup();
+      return offer ? { code: 481, reason: 'Call no longer connected' } : { code: 488, reason: 'No SDP offer' };
+    }
+    const forA = describeToLeg(a.sdp, offer);
+    a.sdp = forA.state;
+    this.relaying = true;
+    const reply = await a.session.reinvite({ body: forA.sdp });
+    this.relaying = false;
+    const answer = reply.status < 300 ? readSdp(reply) : undefined;
+    if (!answer || this.isFinal) {
+      target.hangup();
+      return sipOf(reply);
+    }
+    a.sdp = noteDescriptionFromLeg(a.sdp, answer);
+    let targetSdp = noteDescriptionFromLeg(createLegSdpState({ address: this.deps.sdpAddress }), offer);
+    const forTarget = describeToLeg(targetSdp, answerInOfferOrder(answer, forA.mediaMap, offer));
+    targetSdp = forTarget.state;
+    target.ack({ body: forTarget.sdp });
+    // The old B goes; the target is leg b from now on.
+    const b = this.legs.b;
+    const old = b.session;
+    old?.removeAllListeners();
+    old?.hangup();
+    b.session = target;
+    b.sdp = targetSdp;
+    this.attach('b', target);
+    this.deps.onLegStarted?.(this, 'b', target);
+    this.emitLeg('b', 'connected', sipOf(response), undefined, target.callId);
+    return undefined;
+  }
+
+  // ---- ending -------------------------------------------------------------------------------
+
+  /**
+   * The call's final status: emitted once; whatever leg is still up is hung up (CANCEL, or ACK and
+   * BYE, or BYE). When a leg's failure ends the call, the BYE to the other carries its status in
+   * an RFC 3326 Reason header, so that A's phone can say "busy".
+   */
+  private finish(status: CallStatus, reason: EndReason, sip?: SipCause, failedLeg?: LegName): void {
+    if (this.isFinal) return;
+    this.current = status;
+    this.reason = reason;
+    this.deps.clock.cancel(this.durationTimer);
+    this.durationTimer = undefined;
+    this.stopRingback();
+    const event: CallEvent = { ...this.base(), type: 'call.status', status, endReason: reason };
+    if (sip) event.sip = sip;
+    if (failedLeg) event.failedLeg = failedLeg;
+    this.deps.emit(event);
+    const header = sip && failedLeg ? reasonHeader(sip.code, sip.reason) : undefined;
+    for (const name of ['a', 'b'] as const) {
+      const leg = this.legs[name];
+      this.clearRingTimer(leg);
+      leg.session?.hangup(name === failedLeg ? undefined : header);
+    }
+    this.deps.onFinished(this);
+  }
+
+  private stopRingback(): void {
+    this.ringbackHandle?.stop();
+    this.ringbackHandle = undefined;
+  }
+
+  private clearRingTimer(leg: Leg): void {
+    this.deps.clock.cancel(leg.ringTimer);
+    leg.ringTimer = undefined;
+  }
+
+  /** Engine timers this call still holds (ring, duration) and ringback: zero once it is over. */
+  get pendingTimers(): number {
+    return [this.legs.a.ringTimer, this.legs.b.ringTimer, this.durationTimer, this.ringbackHandle].filter((t) => t !== undefined).length;
+  }
+
+  get connectedSince(): number | undefined {
+    return this.connectedAt;
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  private base(): { seq: number; callId: string; at: number } {
+    return { seq: ++this.seq, callId: this.id, at: Date.now() };
+  }
+
+  private emitCall(status: CallStatus): void {
+    this.deps.emit({ ...this.base(), type: 'call.status', status });
+  }
+
+  private setStatus(status: CallStatus): void {
+    if (this.current === status || this.isFinal) return;
+    this.current = status;
+    this.emitCall(status);
+  }
+
+  private setLeg(name: LegName, status: LegStatus, sip?: SipCause, forwarded = false): void {
+    const leg = this.legs[name];
+    if (leg.status === status && !forwarded) return;
+    // A leg that ended stays ended: a late provisional or a second ending says nothing new.
+    if ((leg.status === 'ended' || leg.status === 'failed') && status !== 'ended') return;
+    leg.status = status;
+    this.emitLeg(name, status, sip, forwarded ? true : undefined, leg.session?.callId);
+  }
+
+  private emitLeg(name: LegName, status: LegStatus, sip: SipCause | undefined, forwarded: true | undefined, sipCallId: string | undefined): void {
+    const event: CallEvent = { ...this.base(), type: 'leg.status', leg: name, status };
+    if (sip) event.sip = sip;
+    if (forwarded) event.forwarded = true;
+    if (sipCallId) event.sipCallId = sipCallId;
+    this.legs[name].status = status;
+    this.deps.emit(event);
+  }
+
+  private emitTransfer(outcome: 'started' | 'completed' | 'failed', target: string, method: 'reinvite' | 'refer', sip?: SipCause): void {
+    const event: CallEvent = { ...this.base(), type: 'call.transfer', outcome, target, method };
+    if (sip) event.sip = sip;
+    this.deps.emit(event);
+  }
+
+  private guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.deps.reportError(error);
+    }
+  }
+}
+
+function sipOf(response: SipResponse): SipCause {
+  return { code: response.status, reason: response.reason };
+}
+
+/** The session description of a message, or undefined when it has none or it does not parse. */
+function readSdp(message: SipResponse): SessionDescription | undefined {
+  if (message.body.length === 0 || message.contentType !== 'application/sdp') return undefined;
+  try {
+    return parseSdp(message.body);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The engine: owns the UA core on a transport, runs one Call per call request, and keeps the SIP
+ * log of each call (what went over the wire for its two legs, for the dashboard's ladder).
+ * Persistence and queues plug in from above through `onEvent` and the command methods.
+ */
+import { createRejectingAnswer, parseSdp, writeSdp } from '../sdp/index.js';
+import {
+  systemClock,
+  UserAgent,
+  type Clock,
+  type OutgoingInviteSession,
+  type ServerLocator,
+  type SipResponse,
+  type SipTraceEntry,
+  type TimerValues,
+  type TransportLayer,
+  type UserAgentStats,
+} from '../sip/index.js';
+import { Call } from './call.js';
+import type { CallEvent, CallRequest, Flow, LegName, LegTarget } from './call-model.js';
+import { EngineError } from './errors.js';
+import type { RingbackSource } from './ringback-source.js';
+
+export interface EngineOptions {
+  /** A listening transport layer; the engine runs the UA core on it. */
+  transport: TransportLayer;
+  /** Gets every event of every call, in order per call. Must not throw. */
+  onEvent: (event: CallEvent) => void;
+  clock?: Clock;
+  timers?: TimerValues;
+  locator?: ServerLocator;
+  /** The controller's address in o= lines. Default: the transport's advertised host. */
+  sdpAddress?: string;
+  ringback?: RingbackSource;
+  product?: string;
+  contactUser?: string;
+  defaults?: Partial<EngineDefaults>;
+  /** SIP messages kept per call for its log. Default 64; 0 keeps none. */
+  sipLogLimit?: number;
+  /** Finished calls whose SIP log is kept. Default 1000. */
+  finishedLogs?: number;
+  /** A listener, a peer or a bug threw; the engine carried on. */
+  onError?: (error: unknown) => void;
+}
+
+export interface EngineDefaults {
+  flow: Flow;
+  ringTimeoutMs: number;
+  /** 0: no limit. */
+  maxDurationMs: number;
+  maxRedirects: number;
+}
+
+const DEFAULTS: EngineDefaults = { flow: 'III', ringTimeoutMs: 30_000, maxDurationMs: 4 * 3600_000, maxRedirects: 3 };
+
+/** One line of a call's SIP log: a ladder diagram's arrow. */
+export interface SipLogEntry {
+  leg: LegName;
+  direction: 'in' | 'out';
+  /** Wall-clock milliseconds. */
+  at: number;
+  /** The peer: `udp:192.0.2.10:5060`. */
+  peer: string;
+  /** `INVITE sip:alice@…` or `180 Ringing`, with the CSeq for responses. */
+  line: string;
+}
+
+export interface EngineStats {
+  liveCalls: number;
+  /** Ring and duration timers and ringback streams held by live calls. */
+  timers: number;
+  ua: UserAgentStats;
+}
+
+export class Engine {
+  readonly userAgent: UserAgent;
+  private readonly clock: Clock;
+  private readonly calls = new Map<string, Call>();
+  private readonly legsBySipCallId = new Map<string, { call: Call; leg: LegName }>();
+  private readonly logs = new Map<string, SipLogEntry[]>();
+  private readonly defaults: EngineDefaults;
+  private readonly sdpAddress: string;
+  private readonly sipLogLimit: number;
+  private readonly finishedLogs: number;
+  private readonly finishedOrder: string[] = [];
+
+  constructor(private readonly options: EngineOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.defaults = { ...DEFAULTS, ...options.defaults };
+    this.sipLogLimit = options.sipLogLimit ?? 64;
+    this.finishedLogs = options.finishedLogs ?? 1000;
+    this.sdpAddress = options.sdpAddress ?? options.transport.localEndpoint('udp').host.replace(/^\[|\]$/g, '');
+    this.userAgent = new UserAgent({
+      transport: options.transport,
+      clock: this.clock,
+      ...(options.timers ? { timers: options.timers } : {}),
+      ...(options.locator ? { locator: options.locator } : {}),
+      ...(options.product ? { product: options.product } : {}),
+      ...(options.contactUser ? { contactUser: options.contactUser } : {}),
+      answerForUnwantedOffer: rejectingAnswer,
+      ...(this.sipLogLimit > 0 ? { onMessage: (entry: SipTraceEntry) => this.log(entry) } : {}),
+    });
+    this.userAgent.on('internalError', (error) => this.reportError(error));
+  }
+
+  /** Starts a call: it goes from queued to calling_a at once. */
+  startCall(request: CallRequest): Call {
+    if (this.calls.has(request.id)) throw new EngineError('CALL_EXISTS', `call ${request.id} is already live`);
+    const call = new Call(request, {
+      dialer: this.userAgent,
+      clock: this.clock,
+      emit: (event) => this.emit(event),
+      sdpAddress: this.sdpAddress,
+      ...(this.options.ringback ? { ringback: this.options.ringback } : {}),
+      defaults: this.defaults,
+      onFinished: (finished) => this.finished(finished),
+      onLegStarted: (started, leg, session) => this.legStarted(started, leg, session),
+      reportError: (error) => this.reportError(error),
+    });
+    this.calls.set(request.id, call);
+    if (this.sipLogLimit > 0) this.logs.set(request.id, []);
+    call.start();
+    return call;
+  }
+
+  get(callId: string): Call | undefined {
+    return this.calls.get(callId);
+  }
+
+  /** The hang-up command. Throws CALL_NOT_FOUND for a call this engine does not hold. */
+  hangup(callId: string): void {
+    const call = this.calls.get(callId);
+    if (!call) throw new EngineError('CALL_NOT_FOUND', `no live call ${callId} on this engine`);
+    call.hangup();
+  }
+
+  /** Replaces leg b by `target` (re-INVITE transfer), or with `method: 'refer'` sends A a REFER. */
+  transfer(callId: string, target: LegTarget, method: 'reinvite' | 'refer' = 'reinvite'): Promise<boolean> {
+    const call = this.calls.get(callId);
+    if (!call) throw new EngineError('CALL_NOT_FOUND', `no live call ${callId} on this engine`);
+    if (call.status !== 'connected') throw new EngineError('CALL_NOT_CONNECTED', `call ${callId} is ${call.status}`);
+    return method === 'refer' ? call.referA(target.uri) : call.transfer(target);
+  }
+
+  /** The SIP messages of a live or recently finished call, oldest first. */
+  sipLog(callId: string): readonly SipLogEntry[] {
+    return this.logs.get(callId) ?? [];
+  }
+
+  get liveCalls(): number {
+    return this.calls.size;
+  }
+
+  stats(): EngineStats {
+    let timers = 0;
+    for (const call of this.calls.values()) timers += call.pendingTimers;
+    return { liveCalls: this.calls.size, timers, ua: this.userAgent.stats() };
+  }
+
+  /** Hangs up every live call (shutdown); the UA keeps running for their BYEs. */
+  hangupAll(): void {
+    for (const call of [...this.calls.values()]) call.hangup();
+  }
+
+  close(): void {
+    this.hangupAll();
+    this.userAgent.close();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private emit(event: CallEvent): void {
+    try {
+      this.options.onEvent(event);
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  private legStarted(call: Call, leg: LegName, session: OutgoingInviteSession): void {
+    this.legsBySipCallId.set(session.callId, { call, leg });
+  }
+
+  private finished(call: Call): void {
+    this.calls.delete(call.id);
+    // Its legs are still hanging up: the log keeps taking their BYEs and ACKs for a while.
+    this.finishedOrder.push(call.id);
+    while (this.finishedOrder.length > this.finishedLogs) {
+      const old = this.finishedOrder.shift()!;
+      this.logs.delete(old);
+      for (const [sipCallId, owner] of this.legsBySipCallId) if (owner.call.id === old) this.legsBySipCallId.delete(sipCallId);
+    }
+    if (this.finishedLogs === 0) this.logs.delete(call.id);
+    this.clock.setTimer(64 * (this.options.timers?.T1 ?? 500), () => {
+      for (const name of ['a', 'b'] as const) {
+        const session = call.session(name);
+        if (session && this.legsBySipCallId.get(session.callId)?.call === call) this.legsBySipCallId.delete(session.callId);
+      }
+    });
+  }
+
+  private log(entry: SipTraceEntry): void {
+    let callId: string;
+    try {
+      callId = entry.message.callId;
+    } catch {
+      return;
+    }
+    const owner = this.legsBySipCallId.get(callId);
+    if (!owner) return;
+    const lines = this.logs.get(owner.call.id);
+    if (!lines || lines.length >= this.sipLogLimit) return;
+    const message = entry.message;
+    const line = message.isRequest ? `${message.method} ${message.requestUri}` : `${message.status} ${message.reason} (${cseqOf(message)})`;
+    lines.push({ leg: owner.leg, direction: entry.direction, at: entry.at, peer: `${entry.transport}:${entry.address}:${entry.port}`, line });
+  }
+
+  private reportError(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // nowhere left to report to
+    }
+  }
+}
+
+function cseqOf(response: SipResponse): string {
+  try {
+    const { seq, method } = response.cseq;
+    return `${seq} ${method}`;
+  } catch {
+    return '?';
+  }
+}
+
+/** For a 2xx that must be ACKed but is not wanted (a second fork, a leg hung up as it answered): reject every stream. */
+function rejectingAnswer(response: SipResponse): { body: string } | undefined {
+  try {
+    return { body: writeSdp(createRejectingAnswer(parseSdp(response.body))) };
+  } catch {
+    return undefined;
+  }
+}
