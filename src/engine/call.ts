@@ -82,7 +82,9 @@ interface Leg {
 
 export class Call {
   readonly id: string;
-  readonly flow: Flow;
+  /** The flow asked for; `flow` may fall back from IV to III (see legFailed). */
+  readonly requestedFlow: Flow;
+  private activeFlow: Flow;
   private current: CallStatus = 'queued';
   private seq = 0;
   private reason: EndReason | undefined;
@@ -103,13 +105,19 @@ export class Call {
     private readonly deps: CallDependencies,
   ) {
     this.id = request.id;
-    this.flow = request.flow ?? deps.defaults.flow;
+    this.requestedFlow = request.flow ?? deps.defaults.flow;
+    this.activeFlow = this.requestedFlow;
     const leg = (): Leg => ({ session: undefined, status: 'idle', sdp: createLegSdpState({ address: deps.sdpAddress }), ringTimer: undefined, ringTimedOut: false });
     this.legs = { a: leg(), b: leg() };
   }
 
   get status(): CallStatus {
     return this.current;
+  }
+
+  /** The flow being run: the one asked for, or III after a flow IV offer was refused. */
+  get flow(): Flow {
+    return this.activeFlow;
   }
 
   get endReason(): EndReason | undefined {
@@ -390,6 +398,15 @@ export class Call {
   private legFailed(name: LegName, failure: InviteFailure): void {
     const leg = this.legs[name];
     this.clearRingTimer(leg);
+    if (name === 'a' && this.activeFlow === 'IV' && this.current === 'calling_a' && (failure.status === 488 || failure.status === 606)) {
+      // Many phones refuse an offer without m-lines (RFC 3725 §4.4 relies on it being
+      // understood): call A again the flow III way, with no offer at all.
+      this.activeFlow = 'III';
+      leg.sdp = createLegSdpState({ address: this.deps.sdpAddress });
+      leg.status = 'idle';
+      this.dial('a', this.request.a, undefined);
+      return;
+    }
     const sip = { code: failure.status, reason: failure.reason };
     this.setLeg(name, 'failed', sip);
     if (this.isFinal) return;

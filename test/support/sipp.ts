@@ -69,6 +69,10 @@ interface SippCommonOptions {
   timeoutSeconds?: number;
   /** Passed on before the target, e.g. ['-au', 'alice', '-ap', 'secret'] or ['-nr']. */
   extraArgs?: string[];
+  /** One of SIPp's built-in scenarios (-sn) instead of `scenario`. */
+  builtIn?: 'uac' | 'uas';
+  /** -trace_msg; default true. Off for load: the message file would cost SIPp more than the calls. */
+  traceMessages?: boolean;
 }
 
 export interface SippUasOptions extends SippCommonOptions {
@@ -223,7 +227,7 @@ async function launch(
     stats: join(dir, 'stats.csv'),
   };
   const args = [
-    '-sf', options.scenario,
+    ...(options.builtIn ? ['-sn', options.builtIn] : ['-sf', options.scenario]),
     '-i', LOOPBACK,
     '-ci', LOOPBACK,
     '-p', String(options.port),
@@ -233,7 +237,7 @@ async function launch(
     '-timeout', `${mode.timeoutSeconds}s`,
     '-timeout_error',
     '-nostdin',
-    '-trace_msg', '-message_file', files.messages,
+    ...(options.traceMessages === false ? [] : ['-trace_msg', '-message_file', files.messages]),
     '-trace_err', '-error_file', files.errors,
     '-trace_logs', '-log_file', files.logs,
     '-trace_stat', '-stf', files.stats, '-fd', '1',
