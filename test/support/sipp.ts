@@ -407,10 +407,11 @@ const SHARED_SCENARIOS = fileURLToPath(new URL('../../../shared/sip-peers/scenar
 let patchedScenarios: string | undefined;
 
 /**
- * The path of a shared scenario, from a copy whose SDP says `IN IP4` where the original says
- * `IN [local_ip_type]`, which SIPp 3.6.1 expands to `IN 4` (RFC 4566 §5.2/§5.7 want IP4 or IP6;
- * a strict SDP parser, ours or baresip's, refuses the original). The copies live in one temporary
- * folder per test process, removed when it exits.
+ * The path of a shared scenario, from a copy with two fixes for SIPp 3.6.1: its SDP says `IN IP4`
+ * where the original says `IN [local_ip_type]`, which SIPp expands to `IN 4` (RFC 4566 §5.2/§5.7
+ * want IP4 or IP6; a strict SDP parser, ours or baresip's, refuses the original); and its
+ * `<pause variable="ring_ms"/>` pauses for real (SIPp paused 0 ms for a -set string variable).
+ * The copies live in one temporary folder per test process, removed when it exits.
  */
 export function sharedScenario(name: string): string {
   if (patchedScenarios === undefined) {
@@ -421,7 +422,12 @@ export function sharedScenario(name: string): string {
   const target = join(patchedScenarios, `${name}.xml`);
   if (!existsSync(target)) {
     const original = readFileSync(join(SHARED_SCENARIOS, `${name}.xml`), 'utf8');
-    writeFileSync(target, original.replace(/\bIN \[(local|media)_ip_type\]/g, 'IN IP[$1_ip_type]'));
+    const fixed = original
+      .replace(/\bIN \[(local|media)_ip_type\]/g, 'IN IP[$1_ip_type]')
+      // `-set ring_ms 200` makes a string variable, and <pause variable> of a string pauses 0 ms
+      // in SIPp 3.6.1: convert it to a number first.
+      .replace(/<pause variable="(\w+)"\s*\/>/g, '<nop><action><todouble assign_to="$1_number" variable="$1"/></action></nop>\n  <pause variable="$1_number"/>');
+    writeFileSync(target, fixed);
   }
   return target;
 }
