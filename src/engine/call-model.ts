@@ -60,6 +60,8 @@ export interface CallRequest {
   maxDurationMs?: number;
   /** 3xx responses followed per leg (RFC 3261 §8.1.3.4). Default 3. */
   maxRedirects?: number;
+  /** The call's `queued` status is already recorded (by the API, with the call): do not emit it again. */
+  alreadyQueued?: boolean;
 }
 
 /** The SIP response behind a change: the final response of a leg, or the status a leg's failure maps to. */

@@ -139,7 +139,7 @@ export class Call {
   /** Emits `queued` and calls A. */
   start(): void {
     if (this.current !== 'queued') return;
-    this.emitCall('queued');
+    if (!this.request.alreadyQueued) this.emitCall('queued');
     this.setStatus('calling_a');
     let body: string | undefined;
     if (this.flow === 'IV') {

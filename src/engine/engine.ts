@@ -39,6 +39,8 @@ export interface EngineOptions {
   sipLogLimit?: number;
   /** Finished calls whose SIP log is kept. Default 1000. */
   finishedLogs?: number;
+  /** Sees each line of each call's SIP log as it is written (to persist it). */
+  onSipLog?: (callId: string, entry: SipLogEntry) => void;
   /** A listener, a peer or a bug threw; the engine carried on. */
   onError?: (error: unknown) => void;
 }
@@ -212,7 +214,15 @@ export class Engine {
     if (!lines || lines.length >= this.sipLogLimit) return;
     const message = entry.message;
     const line = message.isRequest ? `${message.method} ${message.requestUri}` : `${message.status} ${message.reason} (${cseqOf(message)})`;
-    lines.push({ leg: owner.leg, direction: entry.direction, at: entry.at, peer: `${entry.transport}:${entry.address}:${entry.port}`, line });
+    const logged: SipLogEntry = { leg: owner.leg, direction: entry.direction, at: entry.at, peer: `${entry.transport}:${entry.address}:${entry.port}`, line };
+    lines.push(logged);
+    if (this.options.onSipLog) {
+      try {
+        this.options.onSipLog(owner.call.id, logged);
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
   }
 
   private reportError(error: unknown): void {

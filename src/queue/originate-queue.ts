@@ -1,0 +1,52 @@
+/** The producer side, used by the API: new calls to originate, and commands for live calls. */
+import { Queue } from 'bullmq';
+import { engineQueueName, ORIGINATE_QUEUE, type EngineCommand, type OriginateJob } from './jobs.js';
+import type { Redis } from './redis.js';
+
+export class CallQueues {
+  private readonly originate: Queue;
+  private readonly engineQueues = new Map<string, Queue>();
+
+  constructor(private readonly connection: Redis) {
+    this.originate = new Queue(ORIGINATE_QUEUE, { connection });
+  }
+
+  /** Adds the call's originate job; its id is the call id, so adding it twice adds it once. */
+  async originateCall(job: OriginateJob): Promise<void> {
+    await this.originate.add('originate', job, {
+      jobId: job.callId,
+      // Kept a while after completion so that a duplicate add within that time stays a no-op;
+      // the database's call row is what really makes a retry harmless.
+      removeOnComplete: { age: 600, count: 100_000 },
+      removeOnFail: { age: 86_400 },
+    });
+  }
+
+  /** Removes a call's originate job if no engine has taken it yet. True when it was removed. */
+  async withdraw(callId: string): Promise<boolean> {
+    const job = await this.originate.getJob(callId);
+    if (!job) return false;
+    const state = await job.getState();
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A command for the engine that owns the call. */
+  async command(engineId: string, command: EngineCommand): Promise<void> {
+    let queue = this.engineQueues.get(engineId);
+    if (!queue) {
+      queue = new Queue(engineQueueName(engineId), { connection: this.connection });
+      this.engineQueues.set(engineId, queue);
+    }
+    await queue.add(command.type, command, { removeOnComplete: true, removeOnFail: { age: 3600 } });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.originate.close(), ...[...this.engineQueues.values()].map((q) => q.close())]);
+  }
+}
