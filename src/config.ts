@@ -4,8 +4,11 @@
  * naming the variable, rather than running with a surprise.
  */
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type Role = 'api' | 'engine' | 'webhooks';
+export const ROLES: readonly Role[] = ['api', 'engine', 'webhooks'];
 
 export interface Config {
   sip: {
@@ -17,6 +20,24 @@ export interface Config {
     publicHost: string | undefined;
     /** The user part of our Contact URI. */
     contactUser: string;
+  };
+  http: { host: string; port: number };
+  databaseUrl: string;
+  redisUrl: string;
+  /** Which roles this process runs. */
+  roles: readonly Role[];
+  /** Creates the first account and this key on start, when set (a newcomer can call the API at once). */
+  bootstrapApiKey: string | undefined;
+  /** 32 bytes that encrypt trunk passwords at rest; absent: a key file made on first start (development). */
+  secretsKey: Buffer | undefined;
+  engine: {
+    /** This engine's id in heartbeats and command queues. */
+    id: string;
+    heartbeatMs: number;
+    /** An engine silent this long is dead: another one ends its calls. */
+    failoverMs: number;
+    /** On SIGTERM, how long live calls may go on before they are ended. */
+    drainMs: number;
   };
   logLevel: LogLevel;
 }
@@ -60,11 +81,56 @@ function host(env: Environment, name: string): string | undefined {
   return text;
 }
 
+function bootstrapKey(env: Environment): string | undefined {
+  const text = env.BOOTSTRAP_API_KEY;
+  if (text === undefined || text === '') return undefined;
+  if (!/^[A-Za-z0-9_-]{20,200}$/.test(text)) throw new ConfigError('BOOTSTRAP_API_KEY', 'expected 20 to 200 letters, digits, - or _');
+  return text;
+}
+
 function token(env: Environment, name: string, fallback: string): string {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   if (!/^[A-Za-z0-9\-_.!~*'()&=+$,;?/]+$/.test(text)) throw new ConfigError(name, `not a valid SIP URI user part: ${JSON.stringify(text)}`);
   return text;
+}
+
+function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function url(env: Environment, name: string, fallback: string, protocols: readonly string[]): string {
+  const text = env[name] === undefined || env[name] === '' ? fallback : env[name]!;
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new ConfigError(name, `not a URL: ${JSON.stringify(text.replace(/\/\/[^@/]*@/, '//***@'))}`);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL`);
+  return text;
+}
+
+function roles(env: Environment): readonly Role[] {
+  const text = env.ROLES;
+  if (text === undefined || text.trim() === '' || text.trim() === 'all') return ROLES;
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of names) {
+    if (!(ROLES as readonly string[]).includes(name)) throw new ConfigError('ROLES', `unknown role ${JSON.stringify(name)}: expected a comma-separated list of ${ROLES.join(', ')}`);
+  }
+  return [...new Set(names)] as Role[];
+}
+
+function secretsKey(env: Environment): Buffer | undefined {
+  const text = env.SECRETS_KEY;
+  if (text === undefined || text === '') return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (key.length !== 32) throw new ConfigError('SECRETS_KEY', 'expected 32 bytes, as 64 hex digits or base64');
+  return key;
 }
 
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
@@ -78,6 +144,18 @@ export function loadConfig(env: Environment = process.env): Config {
       host: sipHost,
       publicHost: host(env, 'SIP_PUBLIC_HOST'),
       contactUser: token(env, 'SIP_CONTACT_USER', 'ctd'),
+    }),
+    http: Object.freeze({ host: address(env, 'HTTP_HOST', '127.0.0.1'), port: port(env, 'HTTP_PORT', 3000) }),
+    databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres:postgres@127.0.0.1:5432/click_to_dial', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    roles: roles(env),
+    bootstrapApiKey: bootstrapKey(env),
+    secretsKey: secretsKey(env),
+    engine: Object.freeze({
+      id: token(env, 'ENGINE_ID', `${hostname().replace(/[^A-Za-z0-9-]/g, '-')}-${process.pid}`),
+      heartbeatMs: integer(env, 'ENGINE_HEARTBEAT_MS', 2000, 100, 60_000),
+      failoverMs: integer(env, 'ENGINE_FAILOVER_MS', 10_000, 500, 600_000),
+      drainMs: integer(env, 'DRAIN_MS', 30_000, 0, 3_600_000),
     }),
     logLevel: level as LogLevel,
   });

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  test('defaults work on a fresh machine: every role, local PostgreSQL and Redis, SIP on 5060, HTTP on 3000', () => {
+    const config = loadConfig({});
+    assert.deepEqual(config.roles, ['api', 'engine', 'webhooks']);
+    assert.equal(config.sip.port, 5060);
+    assert.equal(config.http.port, 3000);
+    assert.equal(config.databaseUrl, 'postgresql://postgres:postgres@127.0.0.1:5432/click_to_dial');
+    assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+    assert.equal(config.bootstrapApiKey, undefined);
+    assert.equal(config.engine.failoverMs, 10_000);
+    assert.match(config.engine.id, /-\d+$/);
+  });
+
+  test('reads every variable', () => {
+    const config = loadConfig({
+      SIP_PORT: '5070', SIP_HOST: '0.0.0.0', SIP_PUBLIC_HOST: 'ctd.example.com', HTTP_PORT: '8080', ROLES: 'engine',
+      DATABASE_URL: 'postgres://u:p@db:5432/x', REDIS_URL: 'redis://r:6380', BOOTSTRAP_API_KEY: 'ctd_bootstrap_key_0123456789',
+      SECRETS_KEY: 'ab'.repeat(32), ENGINE_ID: 'engine-1', ENGINE_FAILOVER_MS: '5000', DRAIN_MS: '0', LOG_LEVEL: 'DEBUG',
+    });
+    assert.equal(config.sip.port, 5070);
+    assert.equal(config.sip.publicHost, 'ctd.example.com');
+    assert.deepEqual(config.roles, ['engine']);
+    assert.equal(config.secretsKey?.length, 32);
+    assert.equal(config.engine.id, 'engine-1');
+    assert.equal(config.engine.drainMs, 0);
+    assert.equal(config.logLevel, 'debug');
+  });
+
+  for (const [variable, value, message] of [
+    ['SIP_PORT', '70000', /SIP_PORT: expected a port number/],
+    ['HTTP_PORT', 'abc', /HTTP_PORT: expected a port number/],
+    ['SIP_HOST', 'not-an-ip', /SIP_HOST: expected an IPv4 or IPv6 address/],
+    ['ROLES', 'api,dialer', /ROLES: unknown role "dialer"/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL: expected a postgres: or postgresql: URL/],
+    ['REDIS_URL', 'nope', /REDIS_URL: not a URL/],
+    ['SECRETS_KEY', 'abcd', /SECRETS_KEY: expected 32 bytes/],
+    ['BOOTSTRAP_API_KEY', 'short', /BOOTSTRAP_API_KEY: expected 20 to 200/],
+    ['ENGINE_FAILOVER_MS', '10', /ENGINE_FAILOVER_MS: expected a whole number from 500/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL: expected one of/],
+  ] as const) {
+    test(`refuses ${variable}=${value} with a message naming it`, () => {
+      assert.throws(() => loadConfig({ [variable]: value }), (error: unknown) => error instanceof ConfigError && error.variable === variable && message.test(error.message));
+    });
+  }
+
+  test('a bad DATABASE_URL is reported without its password', () => {
+    assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://user:secret@[bad' }), (error: unknown) => error instanceof Error && !error.message.includes('secret'));
+  });
+});
