@@ -414,12 +414,32 @@ export class Call {
     this.finish(reason === 'api_hangup' ? 'canceled' : 'failed', reason, sip, name);
   }
 
+  /**
+   * A leg's session ended before the call did. Only the peer's BYE is the party hanging up; the
+   * rest says what went wrong: our own BYE before the call is over can only be the ACK + BYE of
+   * a 200 that crossed the CANCEL of a ring timeout (no answer in time); a request in the dialog
+   * that timed out or found no dialog (408/481, RFC 3261 §12.2.1.2), a 2xx never ACKed or a
+   * session timer that expired is a lost leg: a failed negotiation while the call is being set
+   * up.
+   */
   private legEnded(name: LegName, ending: SessionEnding): void {
+    const leg = this.legs[name];
     this.setLeg(name, 'ended');
     if (this.isFinal) return;
-    const reason: EndReason = name === 'a' ? 'a_hangup' : 'b_hangup';
-    if (this.current === 'connected') this.finish('completed', reason);
-    else this.finish(name === 'a' ? 'canceled' : 'failed', reason, ending.cause === 'remote-bye' ? undefined : { code: ending.status ?? 408, reason: ending.cause }, name);
+    const hangup: EndReason = name === 'a' ? 'a_hangup' : 'b_hangup';
+    if (ending.cause === 'remote-bye') {
+      if (this.current === 'connected') this.finish('completed', hangup);
+      else this.finish(name === 'a' ? 'canceled' : 'failed', hangup, undefined, name);
+      return;
+    }
+    if (ending.cause === 'local-bye') {
+      const reason: EndReason = leg.ringTimedOut ? (name === 'a' ? 'a_no_answer' : 'b_no_answer') : hangup;
+      this.finish(this.current === 'connected' ? 'completed' : 'failed', reason, leg.ringTimedOut ? { code: 480, reason: 'Temporarily Unavailable' } : undefined, name);
+      return;
+    }
+    const sip = lostLegCause(ending);
+    if (this.current === 'connected') this.finish('completed', hangup, sip, name);
+    else this.finish('failed', 'negotiation_failed', sip, name);
   }
 
   /**
@@ -603,6 +623,20 @@ export class Call {
     } catch (error) {
       this.deps.reportError(error);
     }
+  }
+}
+
+/** The SIP cause of a leg lost without a BYE from its party (for the event and the other leg's Reason). */
+function lostLegCause(ending: SessionEnding): SipCause {
+  switch (ending.cause) {
+    case 'dialog-lost':
+      return ending.status === 481 ? { code: 481, reason: 'Call/Transaction Does Not Exist' } : { code: ending.status ?? 408, reason: 'Request Timeout' };
+    case 'ack-timeout':
+      return { code: 408, reason: 'ACK not received' };
+    case 'session-expired':
+      return { code: 408, reason: 'Session expired' };
+    default:
+      return { code: 500, reason: ending.cause };
   }
 }
 
