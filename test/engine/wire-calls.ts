@@ -22,7 +22,6 @@ const PARTY_B = 2;
 const NOBODY = 3;
 const MEDIA_A = 4;
 const MEDIA_B = 7;
-const SIPP_SETTLE_MS = 150;
 
 /** One of our scenarios, under test/peers/sipp/. */
 export function ours(name: string): string {
@@ -72,11 +71,7 @@ export async function setUpCall(t: TestContext, transport: SippTransport, partie
   const a = await start(parties.a, base + PARTY_A, base + MEDIA_A);
   const b = await start(parties.b, base + PARTY_B, base + MEDIA_B);
   const under = await startEngine(t, base + ENGINE);
-  // SIPp 3.6.1 is slow to answer right after it binds (30+ ms seen under load), and the engine
-  // retransmits its INVITE after T1 = 50 ms; SIPp cannot absorb a retransmitted INVITE once it has
-  // sent two messages after it (100 then 180/486: only the first send keeps the received message's
-  // hash) and aborts the call as "unexpected message". Letting it settle keeps its 100 well inside T1.
-  if (a || b) await sleep(SIPP_SETTLE_MS);
+  // (startSippUas lets SIPp settle after binding: see test/support/sipp.ts.)
   const nowhere = (user: string): string => `sip:${user}@127.0.0.1:${base + NOBODY}${transport === 'tcp' ? ';transport=tcp' : ''}`;
   return {
     under,

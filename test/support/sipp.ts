@@ -163,6 +163,10 @@ export async function startSippUas(t: TestContext, options: SippUasOptions): Pro
     await run.stop();
     throw new Error(`${failure}\n${await run.report()}`);
   }
+  // Right after binding, SIPp can take 30 ms or more to send its first response; a UAC with a
+  // short T1 then retransmits, and SIPp 3.6.1 aborts a call whose INVITE is retransmitted after
+  // it has already sent two responses. Once warm it answers within a few ms.
+  await sleep(150);
 
   return {
     port: options.port,
