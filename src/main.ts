@@ -1,56 +1,182 @@
 /**
- * The process entry: reads the configuration, starts the roles this process runs, and stops them
- * cleanly on SIGINT/SIGTERM. The only module that wires layers together (CONVENTIONS §1).
- * Today it runs the SIP stack: UDP and TCP on SIP_PORT, answering OPTIONS (a health probe for
- * proxies and SBCs), refusing incoming calls, ready for the engine to place calls.
+ * The process entry: reads the configuration, starts the roles this process runs (ROLES: api,
+ * engine, webhooks; all by default), and stops them cleanly on SIGINT/SIGTERM. The only module that
+ * wires layers together (CONVENTIONS §1).
+ *
+ * - every role: PostgreSQL (the database is created and migrated on start), Redis;
+ * - api: the REST API on HTTP_PORT, which inserts calls and queues their originate jobs;
+ * - engine: the SIP stack on SIP_PORT and the 3PCC engine, taking originate jobs and the
+ *   commands sent to it, writing every change of its calls to PostgreSQL.
  */
-import { pino } from 'pino';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { apiKeyRoutes } from './api/routes/api-keys.js';
+import { callRoutes } from './api/routes/calls.js';
+import { trunkRoutes } from './api/routes/trunks.js';
+import { createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { createUdpRingbackSocket, RingbackPlayer } from './engine/ringback/index.js';
+import { Engine } from './engine/index.js';
+import { CallQueues, createRedis, EngineRunner, type Redis } from './queue/index.js';
 import {
   CachingDnsResolver,
   createSystemDnsResolver,
   DEFAULT_DNS_CACHE_OPTIONS,
   ServerLocator,
-  TransportLayer,
   systemClock,
-  UserAgent,
+  TransportLayer,
 } from './sip/index.js';
+import { ensureDatabase, migrate, Store } from './store/index.js';
 
 const PRODUCT = 'click-to-dial/0.1';
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface RunningService {
-  sip: { transport: TransportLayer; userAgent: UserAgent; address: string; port: number };
-  stop(): Promise<void>;
+  config: Config;
+  store: Store;
+  http?: { server: Server; port: number; app: Express };
+  sip?: { transport: TransportLayer; engine: Engine; runner: EngineRunner; address: string; port: number };
+  /** Ends the roles: stops taking calls, drains live ones for up to `drainMs`, closes connections. */
+  stop(drainMs?: number): Promise<void>;
 }
 
-export async function startService(config: Config, logger = pino({ level: config.logLevel })): Promise<RunningService> {
-  const transport = new TransportLayer({
-    host: config.sip.host,
-    port: config.sip.port,
-    ...(config.sip.publicHost !== undefined ? { publicHost: config.sip.publicHost } : {}),
-  });
-  const sipLog = logger.child({ component: 'sip' });
-  transport.on('malformed', (event) =>
-    sipLog.warn({ source: event.source, code: event.error.code, answeredWith: event.answeredWith }, `malformed SIP message: ${event.error.message}`),
-  );
-  transport.on('transportError', (event) => sipLog.warn({ code: event.error.code, destination: event.destination }, event.error.message));
-  transport.on('internalError', (event) => sipLog.error({ err: event.error, source: event.source }, 'error while handling a SIP message'));
-  if (sipLog.isLevelEnabled('debug')) {
-    transport.on('message', (event) => sipLog.debug({ source: event.source, startLine: event.message.startLine(), callId: event.message.header('call-id') }, 'SIP in'));
-  }
-  const { address, port } = await transport.listen();
-  const locator = new ServerLocator({ resolver: new CachingDnsResolver(createSystemDnsResolver(), { ...DEFAULT_DNS_CACHE_OPTIONS, clock: systemClock }) });
-  const userAgent = new UserAgent({ transport, locator, product: PRODUCT, contactUser: config.sip.contactUser });
-  userAgent.on('internalError', (error) => sipLog.error({ err: error }, 'error in the SIP user agent'));
-  sipLog.info({ address, port, transports: ['udp', 'tcp'] }, `SIP stack listening on ${address}:${port} (UDP and TCP)`);
-  return {
-    sip: { transport, userAgent, address, port },
-    async stop() {
-      userAgent.close();
-      await transport.close();
-      sipLog.info('SIP stack stopped');
-    },
+/** Trunk passwords are encrypted with SECRETS_KEY; without one (development) a key file is made once. */
+function secretsKey(config: Config, logger: Logger): Buffer {
+  if (config.secretsKey) return config.secretsKey;
+  const file = join(REPO, '.data', 'secrets.key');
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  mkdirSync(dirname(file), { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('hex'), { mode: 0o600 });
+  logger.warn({ file }, 'SECRETS_KEY is not set: made a key file for trunk passwords (set SECRETS_KEY in production)');
+  return key;
+}
+
+export async function startService(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<RunningService> {
+  const redisConnections: Redis[] = [];
+  const redis = (name: string): Redis => {
+    const connection = createRedis(config.redisUrl, name);
+    connection.on('error', (error) => logger.warn({ err: error, connection: name }, 'Redis connection error'));
+    redisConnections.push(connection);
+    return connection;
   };
+
+  if (await ensureDatabase(config.databaseUrl)) logger.info('created the database');
+  const migrated = await migrate(config.databaseUrl);
+  if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'applied database migrations');
+  const store = new Store({ databaseUrl: config.databaseUrl, encryptionKey: secretsKey(config, logger), onError: (error) => logger.error({ err: error }, 'store error') });
+  if (config.bootstrapApiKey) {
+    const bootstrap = await store.bootstrap(config.bootstrapApiKey);
+    logger.info({ bootstrap: bootstrap.created ? 'created the first account and its API key' : 'the bootstrap key already exists' }, 'BOOTSTRAP_API_KEY');
+  }
+
+  const service: RunningService = { config, store, stop: async () => undefined };
+  const stoppers: ((drainMs: number) => Promise<void>)[] = [];
+
+  if (config.roles.includes('engine')) {
+    const sipLog = logger.child({ component: 'sip' });
+    const transport = new TransportLayer({
+      host: config.sip.host,
+      port: config.sip.port,
+      ...(config.sip.publicHost !== undefined ? { publicHost: config.sip.publicHost } : {}),
+    });
+    transport.on('malformed', (event) => sipLog.warn({ source: event.source, code: event.error.code, answeredWith: event.answeredWith }, `malformed SIP message: ${event.error.message}`));
+    transport.on('transportError', (event) => sipLog.warn({ code: event.error.code, destination: event.destination }, event.error.message));
+    transport.on('internalError', (event) => sipLog.error({ err: event.error, source: event.source }, 'error while handling a SIP message'));
+    const { address, port } = await transport.listen();
+    const ringbackSocket = await createUdpRingbackSocket(config.sip.host);
+    const ringback = new RingbackPlayer({ socket: ringbackSocket, clock: systemClock });
+    const locator = new ServerLocator({ resolver: new CachingDnsResolver(createSystemDnsResolver(), { ...DEFAULT_DNS_CACHE_OPTIONS, clock: systemClock }) });
+    // The engine and its runner need each other: the engine reports to the runner, which drives it.
+    const runnerRef: { current?: EngineRunner } = {};
+    const engine = new Engine({
+      transport,
+      locator,
+      ringback,
+      product: PRODUCT,
+      contactUser: config.sip.contactUser,
+      ...(config.sip.publicHost !== undefined ? { sdpAddress: config.sip.publicHost } : {}),
+      onEvent: (event) => runnerRef.current?.handleEngineEvent(event),
+      onSipLog: (callId, entry) => runnerRef.current?.handleSipLog(callId, entry),
+      onError: (error) => sipLog.error({ err: error }, 'engine error'),
+    });
+    const runner = new EngineRunner({
+      engineId: config.engine.id,
+      engine,
+      connect: redis,
+      sip: { address: config.sip.publicHost ?? address, port },
+      heartbeatMs: config.engine.heartbeatMs,
+      onError: (error) => logger.error({ err: error }, 'engine role error'),
+      store: {
+        claimQueuedCall: (callId, engineId) => store.claimQueuedCall(callId, engineId),
+        writeChange: (change) => store.writeChange(change),
+        appendSipLog: (entries) => void store.appendSipLog(entries).catch((error: unknown) => logger.error({ err: error }, 'SIP log write failed')),
+        heartbeat: (engineId, info) => store.heartbeat(engineId, info),
+        trunkCredentials: (accountId, trunkId) => store.trunkCredentials(accountId, trunkId),
+      },
+    });
+    runnerRef.current = runner;
+    await runner.start();
+    service.sip = { transport, engine, runner, address, port };
+    sipLog.info({ address, port, engineId: config.engine.id }, `engine ready: SIP on ${address}:${port} (UDP and TCP)`);
+    stoppers.push(async (drainMs) => {
+      await runner.stop(drainMs);
+      engine.close();
+      ringback.close();
+      await transport.close();
+    });
+  }
+
+  if (config.roles.includes('api')) {
+    const queues = new CallQueues(redis('api-queues'));
+    const readyRedis = redis('api-ready');
+    const app = createApp({
+      authenticate: (secret) => store.authenticate(secret),
+      ready: async () => {
+        const checks: Record<string, { ok: boolean; detail?: string }> = {};
+        checks.postgres = await store.ping().then(
+          () => ({ ok: true }),
+          (error: unknown) => ({ ok: false, detail: (error as Error).message }),
+        );
+        checks.redis = await readyRedis.ping().then(
+          () => ({ ok: true }),
+          (error: unknown) => ({ ok: false, detail: (error as Error).message }),
+        );
+        if (config.roles.includes('engine')) checks.sip = { ok: service.sip !== undefined };
+        return { ok: Object.values(checks).every((check) => check.ok), checks };
+      },
+      registerRoutes: [callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }), trunkRoutes(store), apiKeyRoutes(store)],
+      logger: logger.child({ component: 'api' }),
+    });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const listening = app.listen(config.http.port, config.http.host, () => resolve(listening));
+      listening.once('error', reject);
+    });
+    const bound = server.address();
+    const httpPort = typeof bound === 'object' && bound ? bound.port : config.http.port;
+    service.http = { server, port: httpPort, app };
+    logger.info({ host: config.http.host, port: httpPort }, `API listening on http://${config.http.host}:${httpPort} (reference at /docs)`);
+    stoppers.unshift(async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queues.close();
+    });
+  }
+
+  if (config.roles.includes('webhooks')) {
+    logger.info('webhooks role: events are kept in the outbox for delivery');
+  }
+
+  service.stop = async (drainMs = config.engine.drainMs) => {
+    for (const stop of stoppers) await stop(drainMs);
+    await Promise.all(redisConnections.map((connection) => connection.quit().catch(() => undefined)));
+    await store.close();
+  };
+  return service;
 }
 
 async function main(): Promise<void> {
@@ -76,7 +202,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, drainMs: config.engine.drainMs }, 'shutting down: no new calls; live calls may finish');
     service.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -1,0 +1,176 @@
+/**
+ * Collects writes from many calls and commits them together: after `flushDelayMs` from the first
+ * waiting write, or at once when `maxBatch` are waiting. One batch is in flight at a time, so the
+ * writes of one call are committed in the order they were made, across batches too. A batch that
+ * fails is retried once split by group (one group a call), so that one call's bad write costs only
+ * that call's writes; those are rejected and reported, never dropped in silence.
+ */
+import { WriterClosed } from './errors.js';
+
+export interface BatchQueueOptions<T> {
+  flushDelayMs: number;
+  maxBatch: number;
+  /** How many groups are retried at once after a batch failed. */
+  retryConcurrency: number;
+  groupOf(item: T): string;
+  /**
+   * Writes the items atomically, or throws having written none. It may refuse some groups
+   * without failing the others: it returns them, with why.
+   */
+  write(items: readonly T[]): Promise<ReadonlyMap<string, unknown> | void>;
+  /** One group's writes are lost: report it, and give the error their promises reject with. */
+  lost(group: string, items: readonly T[], cause: unknown): Error;
+}
+
+export interface BatchQueueStats {
+  /** Batches written (retries of a failed batch not counted). */
+  batches: number;
+  /** Items committed. */
+  written: number;
+  /** Batches that failed whole and were retried split by group. */
+  splitRetries: number;
+  /** Items lost (rejected). */
+  lost: number;
+  /** Items waiting now. */
+  waiting: number;
+}
+
+interface Waiting<T> {
+  item: T;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+export class BatchQueue<T> {
+  private waiting: Waiting<T>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly counts = { batches: 0, written: 0, splitRetries: 0, lost: 0 };
+
+  constructor(private readonly options: BatchQueueOptions<T>) {}
+
+  push(item: T): Promise<void> {
+    if (this.closed) return Promise.reject(new WriterClosed());
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      if (this.waiting.length >= this.options.maxBatch) this.kick();
+      // While a batch is in flight the drain loop takes what arrives as soon as it is done.
+      else if (!this.running && this.timer === undefined) this.timer = setTimeout(() => this.kick(), this.options.flushDelayMs);
+    });
+  }
+
+  /** Resolves once everything pushed before it is committed or rejected. */
+  async flush(): Promise<void> {
+    this.kick();
+    while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Flushes, then refuses new writes (WriterClosed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  stats(): BatchQueueStats {
+    return { ...this.counts, waiting: this.waiting.length };
+  }
+
+  private kick(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.running || this.waiting.length === 0) return;
+    this.running = true;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, this.options.maxBatch);
+        try {
+          await this.writeBatch(batch);
+        } catch (error) {
+          // writeBatch settles every item itself; this is a bug in it, not a database failure.
+          for (const entry of batch) entry.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    } finally {
+      this.running = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  private async writeBatch(batch: Waiting<T>[]): Promise<void> {
+    this.counts.batches++;
+    let refused: ReadonlyMap<string, unknown> | void;
+    try {
+      refused = await this.options.write(batch.map((entry) => entry.item));
+    } catch {
+      // The batch's own error is not reported: each group's retry reports what it hits itself.
+      this.counts.splitRetries++;
+      await this.retrySplit(batch);
+      return;
+    }
+    this.settle(batch, refused);
+  }
+
+  private async retrySplit(batch: Waiting<T>[]): Promise<void> {
+    const groups = new Map<string, Waiting<T>[]>();
+    for (const entry of batch) {
+      const key = this.options.groupOf(entry.item);
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, (group = []));
+      group.push(entry);
+    }
+    const queue = [...groups.values()];
+    const worker = async (): Promise<void> => {
+      for (let group = queue.shift(); group !== undefined; group = queue.shift()) {
+        let refused: ReadonlyMap<string, unknown> | void;
+        try {
+          refused = await this.options.write(group.map((entry) => entry.item));
+        } catch (error) {
+          this.reject(group, error);
+          continue;
+        }
+        this.settle(group, refused);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.retryConcurrency, queue.length) }, worker));
+  }
+
+  private settle(entries: Waiting<T>[], refused: ReadonlyMap<string, unknown> | void): void {
+    if (!refused || refused.size === 0) {
+      for (const entry of entries) entry.resolve();
+      this.counts.written += entries.length;
+      return;
+    }
+    const lost = new Map<string, Waiting<T>[]>();
+    for (const entry of entries) {
+      const key = this.options.groupOf(entry.item);
+      if (!refused.has(key)) {
+        entry.resolve();
+        this.counts.written++;
+        continue;
+      }
+      let group = lost.get(key);
+      if (group === undefined) lost.set(key, (group = []));
+      group.push(entry);
+    }
+    for (const [key, group] of lost) this.reject(group, refused.get(key));
+  }
+
+  private reject(group: Waiting<T>[], cause: unknown): void {
+    const first = group[0];
+    if (first === undefined) return;
+    const items = group.map((entry) => entry.item);
+    const error = this.options.lost(this.options.groupOf(first.item), items, cause);
+    this.counts.lost += group.length;
+    for (const entry of group) entry.reject(error);
+  }
+}

@@ -1,0 +1,219 @@
+/** Calls and their legs as the API and the engine's recovery read them. */
+import { decodeCallCursor, encodeCallCursor } from './call-cursor.js';
+import type { WallClock } from './clock.js';
+import { IdempotencyConflict, InvalidArgument, NotFound } from './errors.js';
+import {
+  FINAL_CALL_STATUSES,
+  type Call,
+  type CallEventRecord,
+  type CallPage,
+  type Idempotency,
+  type ListCallsQuery,
+  type NewCall,
+  type NewLeg,
+  type SipMessageRecord,
+} from './model.js';
+import { isUniqueViolation, type Prisma, type PrismaClient } from './prisma-client.js';
+import { newId } from './random-text.js';
+import { toCall, toCallEvent, toSipMessage } from './records.js';
+
+export interface CreatedCall {
+  call: Call;
+  /** False when an Idempotency-Key replay returned the call it created first. */
+  created: boolean;
+}
+
+const FLOWS = ['I', 'III', 'IV'] as const;
+const RINGBACKS = ['tone', 'none'] as const;
+const DEFAULT_RING_TIMEOUT_S = 30;
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 100;
+const finalStatuses = [...FINAL_CALL_STATUSES];
+
+export class CallRepository {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly clock: WallClock,
+  ) {}
+
+  /**
+   * A queued call and its two idle legs, in one transaction. With `idempotency`, the same key and
+   * request hash return the call the key created first (created: false), also when the two requests
+   * race; the same key with another hash throws IdempotencyConflict.
+   */
+  async createCall(accountId: string, input: NewCall, idempotency?: Idempotency): Promise<CreatedCall> {
+    validateCall(input);
+    if (idempotency) {
+      const replay = await this.replay(accountId, idempotency);
+      if (replay) return replay;
+    }
+    const trunkIds = [input.a.trunkId, input.b.trunkId].filter((id): id is string => typeof id === 'string');
+    if (trunkIds.length > 0) {
+      const owned = new Set((await this.db.trunk.findMany({ where: { accountId, id: { in: trunkIds } }, select: { id: true } })).map((row) => row.id));
+      const missing = trunkIds.find((id) => !owned.has(id));
+      if (missing !== undefined) throw new NotFound('trunk', missing);
+    }
+    const id = newId('call');
+    const now = this.clock();
+    try {
+      // A nested create is one transaction: the call never exists without its legs, nor (with
+      // `queuedEvent`) without its call.queued event, sequence 1, and that event's outbox row.
+      const row = await this.db.call.create({
+        data: {
+          id,
+          account: { connect: { id: accountId } },
+          status: 'queued',
+          flow: input.flow ?? 'III',
+          ringback: input.ringback ?? 'none',
+          maxDurationS: input.maxDurationS ?? 0,
+          webhookUrl: input.webhookUrl ?? null,
+          metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+          idempotencyKey: idempotency?.key ?? null,
+          requestHash: idempotency?.requestHash ?? null,
+          lastSequence: input.queuedEvent ? 1 : 0,
+          createdAt: now,
+          legs: { create: [legRow('a', input.a), legRow('b', input.b)] },
+          ...(input.queuedEvent
+            ? {
+                events: {
+                  create: [
+                    { id: newId('evt'), accountId, sequence: 1, type: 'call.queued', status: 'queued', payload: {}, createdAt: now, outbox: { create: { createdAt: now } } },
+                  ],
+                },
+              }
+            : {}),
+        },
+        include: { legs: true },
+      });
+      return { call: toCall(row), created: true };
+    } catch (error) {
+      if (idempotency && isUniqueViolation(error)) {
+        // Another request with the same key committed first.
+        const replay = await this.replay(accountId, idempotency);
+        if (replay) return replay;
+      }
+      if (isNotFoundOnConnect(error)) throw new NotFound('account', accountId);
+      throw error;
+    }
+  }
+
+  /** The call with its legs; null for an unknown call and for another account's. */
+  async getCall(accountId: string, id: string): Promise<Call | null> {
+    const row = await this.db.call.findFirst({ where: { id, accountId }, include: { legs: true } });
+    return row ? toCall(row) : null;
+  }
+
+  /** Newest first, keyset-paginated on (createdAt, id) so pages neither skip nor repeat calls. */
+  async listCalls(accountId: string, query: ListCallsQuery = {}): Promise<CallPage> {
+    const limit = Math.min(MAX_PAGE, Math.max(1, Math.trunc(query.limit ?? DEFAULT_PAGE)));
+    const and: Prisma.CallWhereInput[] = [{ accountId }];
+    if (query.status !== undefined) {
+      const statuses = typeof query.status === 'string' ? [query.status] : [...query.status];
+      and.push({ status: { in: statuses } });
+    }
+    if (query.createdAfter) and.push({ createdAt: { gte: query.createdAfter } });
+    if (query.createdBefore) and.push({ createdAt: { lt: query.createdBefore } });
+    if (query.cursor) {
+      const cursor = decodeCallCursor(query.cursor);
+      and.push({ OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] });
+    }
+    const rows = await this.db.call.findMany({
+      where: { AND: and },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+      include: { legs: true },
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { calls: page.map(toCall), nextCursor: rows.length > limit && last ? encodeCallCursor(last) : null };
+  }
+
+  /** The call's events in sequence order; null for an unknown call and for another account's. */
+  async callEvents(accountId: string, id: string): Promise<CallEventRecord[] | null> {
+    if (!(await this.owns(accountId, id))) return null;
+    const rows = await this.db.callEvent.findMany({ where: { callId: id }, orderBy: { sequence: 'asc' } });
+    return rows.map(toCallEvent);
+  }
+
+  /** The call's SIP ladder in the order it was written; null for an unknown call and for another account's. */
+  async sipLog(accountId: string, id: string): Promise<SipMessageRecord[] | null> {
+    if (!(await this.owns(accountId, id))) return null;
+    const rows = await this.db.sipMessage.findMany({ where: { callId: id }, orderBy: { id: 'asc' } });
+    return rows.map(toSipMessage);
+  }
+
+  /** Calls an engine owns that have not ended, with their legs and dialogs: what a successor must end or adopt. */
+  async liveCallsOf(engineId: string): Promise<Call[]> {
+    const rows = await this.db.call.findMany({
+      where: { engineId, status: { notIn: finalStatuses } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: { legs: true },
+    });
+    return rows.map(toCall);
+  }
+
+  /**
+   * Moves a live call from one owner to another, atomically: true when it was `fromEngineId`'s
+   * (null: nobody's) and is now `toEngineId`'s; false when someone else got there first or it ended.
+   */
+  async claimCall(callId: string, fromEngineId: string | null, toEngineId: string): Promise<boolean> {
+    const { count } = await this.db.call.updateMany({
+      where: { id: callId, engineId: fromEngineId, status: { notIn: finalStatuses } },
+      data: { engineId: toEngineId },
+    });
+    return count === 1;
+  }
+
+  /** Takes a call that is still queued and nobody's, for the engine that will place it. */
+  async claimQueuedCall(callId: string, engineId: string): Promise<boolean> {
+    const { count } = await this.db.call.updateMany({ where: { id: callId, engineId: null, status: 'queued' }, data: { engineId } });
+    return count === 1;
+  }
+
+  private async owns(accountId: string, id: string): Promise<boolean> {
+    return (await this.db.call.findFirst({ where: { id, accountId }, select: { id: true } })) !== null;
+  }
+
+  private async replay(accountId: string, idempotency: Idempotency): Promise<CreatedCall | null> {
+    const row = await this.db.call.findUnique({
+      where: { accountId_idempotencyKey: { accountId, idempotencyKey: idempotency.key } },
+      include: { legs: true },
+    });
+    if (row === null) return null;
+    if (row.requestHash !== idempotency.requestHash) throw new IdempotencyConflict(idempotency.key, row.id);
+    return { call: toCall(row), created: false };
+  }
+}
+
+function legRow(name: 'a' | 'b', leg: NewLeg): Prisma.LegCreateWithoutCallInput {
+  return {
+    name,
+    uri: leg.uri,
+    callerId: leg.callerId,
+    ...(leg.trunkId ? { trunk: { connect: { id: leg.trunkId } } } : {}),
+    headers: { ...(leg.headers ?? {}) },
+    ringTimeoutS: leg.ringTimeoutS ?? DEFAULT_RING_TIMEOUT_S,
+    status: 'idle',
+  };
+}
+
+function validateCall(input: NewCall): void {
+  for (const name of ['a', 'b'] as const) {
+    const leg = input[name];
+    if (typeof leg?.uri !== 'string' || leg.uri.trim() === '') throw new InvalidArgument(`${name}.uri`, 'empty');
+    if (typeof leg.callerId !== 'string' || leg.callerId.trim() === '') throw new InvalidArgument(`${name}.callerId`, 'empty');
+    if (leg.ringTimeoutS !== undefined && (!Number.isInteger(leg.ringTimeoutS) || leg.ringTimeoutS < 1)) {
+      throw new InvalidArgument(`${name}.ringTimeoutS`, 'not a positive whole number of seconds');
+    }
+  }
+  if (input.flow !== undefined && !FLOWS.includes(input.flow)) throw new InvalidArgument('flow', `not one of ${FLOWS.join(', ')}`);
+  if (input.ringback !== undefined && !RINGBACKS.includes(input.ringback)) throw new InvalidArgument('ringback', `not one of ${RINGBACKS.join(', ')}`);
+  if (input.maxDurationS !== undefined && (!Number.isInteger(input.maxDurationS) || input.maxDurationS < 0)) {
+    throw new InvalidArgument('maxDurationS', 'not a whole number of seconds (0: no limit)');
+  }
+}
+
+/** P2025: a nested `connect` named a record that does not exist (here: the account). */
+function isNotFoundOnConnect(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025';
+}

@@ -1,0 +1,21 @@
+/** The store's public surface (CONVENTIONS §12): what the api, queue, webhooks and main may use. */
+export { Store, type StoreOptions } from './store.js';
+export {
+  EventWriter,
+  type CallChange,
+  type CallUpdate,
+  type EventInput,
+  type EventWriterOptions,
+  type EventWriterStats,
+  type LegUpdate,
+  type SipLogInput,
+} from './event-writer.js';
+export type { BatchQueueStats } from './batch-queue.js';
+export type { CreatedCall } from './calls.js';
+export type { ApiKeyOptions, BootstrapResult } from './api-keys.js';
+export type { ClaimOutboxOptions } from './outbox.js';
+export type { WallClock } from './clock.js';
+export * from './model.js';
+export * from './errors.js';
+export { ensureDatabase, dropDatabase } from './database.js';
+export { migrate, DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult } from './migrator.js';

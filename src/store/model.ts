@@ -1,0 +1,228 @@
+/**
+ * The records the store reads and writes. The call model's unions repeat those of
+ * src/engine/call-model.ts (the store may not import the engine, DESIGN.md "Layers"); being the same
+ * string unions, the engine's values are assignable to them as they are.
+ */
+export type CallStatus = 'queued' | 'calling_a' | 'calling_b' | 'connected' | 'completed' | 'failed' | 'canceled';
+export type LegStatus = 'idle' | 'calling' | 'ringing' | 'early' | 'answered' | 'connected' | 'ended' | 'failed';
+export type LegName = 'a' | 'b';
+export type Flow = 'I' | 'III' | 'IV';
+export type Ringback = 'tone' | 'none';
+/** The engine's EndReason (`a_busy`, `max_duration`, …); open, since the engine grows it. */
+export type EndReason = string;
+export type SipTransport = 'udp' | 'tcp' | 'tls';
+export type NumberFormat = 'e164' | 'national' | 'as-is';
+
+export const FINAL_CALL_STATUSES: readonly CallStatus[] = ['completed', 'failed', 'canceled'];
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface Account {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** An API key as shown to its owner: never the secret, never its hash. */
+export interface ApiKey {
+  id: string;
+  accountId: string;
+  name: string;
+  /** The first 12 characters of the secret (`ctd_` and 8 more), to tell keys apart. */
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface NewApiKey {
+  key: ApiKey;
+  /** `ctd_` + 32 base62 characters. Shown once: the store keeps only its SHA-256. */
+  secret: string;
+}
+
+export interface Authenticated {
+  accountId: string;
+  keyId: string;
+}
+
+export interface Trunk {
+  id: string;
+  accountId: string;
+  name: string;
+  host: string;
+  port: number;
+  transport: SipTransport;
+  username: string | null;
+  /** Whether a password is stored; the password itself never leaves the store but through trunkCredentials(). */
+  hasPassword: boolean;
+  realm: string | null;
+  fromDomain: string | null;
+  numberFormat: NumberFormat;
+  isDefault: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewTrunk {
+  name: string;
+  host: string;
+  /** Default 5060. */
+  port?: number;
+  /** Default udp. */
+  transport?: SipTransport;
+  username?: string | null;
+  password?: string | null;
+  realm?: string | null;
+  fromDomain?: string | null;
+  /** Default e164. */
+  numberFormat?: NumberFormat;
+  /** Making a trunk the default takes the flag off the account's other trunks. */
+  isDefault?: boolean;
+}
+
+/** Absent fields are left as they are; `password: null` removes the password. */
+export type TrunkUpdate = Partial<NewTrunk>;
+
+/** What the engine needs to answer a trunk's digest challenge (RFC 7616). */
+export interface TrunkCredentials {
+  trunkId: string;
+  username: string | null;
+  password: string | null;
+  realm: string | null;
+}
+
+export interface NewLeg {
+  uri: string;
+  /** The From of the INVITE to this leg. */
+  callerId: string;
+  trunkId?: string | null;
+  /** Extra header lines on the INVITE, { name: value }. */
+  headers?: Readonly<Record<string, string>>;
+  /** Default 30. */
+  ringTimeoutS?: number;
+}
+
+export interface NewCall {
+  a: NewLeg;
+  b: NewLeg;
+  /** Default III. */
+  flow?: Flow;
+  /** Default none. */
+  ringback?: Ringback;
+  /** 0: no limit. Default 0. */
+  maxDurationS?: number;
+  webhookUrl?: string | null;
+  /** JSON-serialisable, kept as given. */
+  metadata?: object;
+  /** Write the call's `call.queued` event (sequence 1, with its outbox row) with it. Default false. */
+  queuedEvent?: boolean;
+}
+
+export interface Idempotency {
+  key: string;
+  /** A hash of the request body (the API's choice of hash): the same key with another hash is a conflict. */
+  requestHash: string;
+}
+
+export interface Leg {
+  name: LegName;
+  uri: string;
+  callerId: string;
+  trunkId: string | null;
+  headers: Record<string, string>;
+  ringTimeoutS: number;
+  status: LegStatus;
+  sipCode: number | null;
+  sipReason: string | null;
+  sipCallId: string | null;
+  /** The persisted DialogSnapshot (src/sip/dialog/dialog-snapshot.ts): pass it to readSnapshot(). */
+  dialog: JsonObject | null;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+}
+
+export interface Call {
+  id: string;
+  accountId: string;
+  status: CallStatus;
+  flow: Flow;
+  endReason: EndReason | null;
+  sipCode: number | null;
+  sipReason: string | null;
+  failedLeg: LegName | null;
+  ringback: Ringback;
+  maxDurationS: number;
+  webhookUrl: string | null;
+  metadata: JsonObject;
+  idempotencyKey: string | null;
+  /** The engine that owns the call's SIP dialogs. */
+  engineId: string | null;
+  /** The sequence number of the call's last persisted event (0: none yet). */
+  lastSequence: number;
+  createdAt: Date;
+  connectedAt: Date | null;
+  endedAt: Date | null;
+  legs: { a: Leg; b: Leg };
+}
+
+export interface ListCallsQuery {
+  status?: CallStatus | readonly CallStatus[];
+  /** Inclusive. */
+  createdAfter?: Date;
+  /** Exclusive. */
+  createdBefore?: Date;
+  /** 1 to 100; default 20. */
+  limit?: number;
+  /** The nextCursor of the previous page. */
+  cursor?: string | null;
+}
+
+export interface CallPage {
+  /** Newest first (createdAt, then id, descending). */
+  calls: Call[];
+  /** Null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface CallEventRecord {
+  id: string;
+  callId: string;
+  accountId: string;
+  sequence: number;
+  type: string;
+  leg: LegName | null;
+  status: string | null;
+  sipCode: number | null;
+  sipReason: string | null;
+  endReason: EndReason | null;
+  payload: JsonObject;
+  createdAt: Date;
+}
+
+export interface SipMessageRecord {
+  /** A bigserial, as a decimal string. */
+  id: string;
+  callId: string;
+  leg: LegName;
+  direction: 'in' | 'out';
+  at: Date;
+  peer: string;
+  line: string;
+}
+
+export interface Engine {
+  id: string;
+  sipAddress: string;
+  sipPort: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+  draining: boolean;
+}
+
+export interface EngineHeartbeat {
+  sipAddress: string;
+  sipPort: number;
+  draining: boolean;
+}

@@ -1,0 +1,84 @@
+/**
+ * The outbox's reading side (the writing side is the event writer's transaction): a relay claims
+ * events, hands each to the webhook queue, then completes them. A claim that is not completed
+ * within `reclaimAfterMs` (the relay died) is handed out again, so delivery is at least once.
+ */
+import type pg from 'pg';
+import type { WallClock } from './clock.js';
+import type { CallEventRecord, JsonObject, LegName } from './model.js';
+
+export interface ClaimOutboxOptions {
+  /** Default 100. */
+  limit?: number;
+  /** Default 60000. */
+  reclaimAfterMs?: number;
+}
+
+interface EventRow {
+  id: string;
+  call_id: string;
+  account_id: string;
+  sequence: number;
+  type: string;
+  leg: string | null;
+  status: string | null;
+  sip_code: number | null;
+  sip_reason: string | null;
+  end_reason: string | null;
+  payload: JsonObject;
+  created_at: Date;
+}
+
+export class OutboxReader {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clock: WallClock,
+  ) {}
+
+  /** Oldest first; concurrent relays never get the same event (FOR UPDATE SKIP LOCKED). */
+  async claimOutbox(options: ClaimOutboxOptions = {}): Promise<CallEventRecord[]> {
+    const now = this.clock();
+    const staleBefore = new Date(now.getTime() - (options.reclaimAfterMs ?? 60_000));
+    const { rows } = await this.pool.query<EventRow>(
+      `WITH claimed AS (
+         UPDATE outbox SET claimed_at = $1
+         WHERE event_id IN (
+           SELECT event_id FROM outbox
+           WHERE claimed_at IS NULL OR claimed_at < $2
+           ORDER BY created_at
+           LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+         RETURNING event_id)
+       SELECT e.* FROM call_event e JOIN claimed c ON c.event_id = e.id
+       ORDER BY e.created_at, e.call_id, e.sequence`,
+      [now, staleBefore, options.limit ?? 100],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      callId: row.call_id,
+      accountId: row.account_id,
+      sequence: row.sequence,
+      type: row.type,
+      leg: row.leg as LegName | null,
+      status: row.status,
+      sipCode: row.sip_code,
+      sipReason: row.sip_reason,
+      endReason: row.end_reason,
+      payload: row.payload,
+      createdAt: row.created_at,
+    }));
+  }
+
+  /** Removes handed-over events from the outbox (the events themselves stay). */
+  async completeOutbox(eventIds: readonly string[]): Promise<number> {
+    if (eventIds.length === 0) return 0;
+    const result = await this.pool.query('DELETE FROM outbox WHERE event_id = ANY($1::text[])', [eventIds]);
+    return result.rowCount ?? 0;
+  }
+
+  /** Events waiting in the outbox (a gauge for the dashboard). */
+  async outboxDepth(): Promise<number> {
+    const { rows } = await this.pool.query<{ depth: string }>('SELECT count(*) AS depth FROM outbox');
+    return Number(rows[0]?.depth ?? 0);
+  }
+}
