@@ -22,7 +22,7 @@ import { createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createUdpRingbackSocket, RingbackPlayer } from './engine/ringback/index.js';
 import { Engine } from './engine/index.js';
-import { CallQueues, createRedis, EngineRunner, type Redis } from './queue/index.js';
+import { CallQueues, createRedis, EngineRunner, type EngineRunnerOptions, type Redis } from './queue/index.js';
 import {
   CachingDnsResolver,
   createSystemDnsResolver,
@@ -57,7 +57,12 @@ function secretsKey(config: Config, logger: Logger): Buffer {
   return key;
 }
 
-export async function startService(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<RunningService> {
+export interface ServiceHooks {
+  /** An engine took a call and started it (benchmarks, tests): the job and Date.now() then. */
+  onCallStarted?: EngineRunnerOptions['onCallStarted'];
+}
+
+export async function startService(config: Config, logger: Logger = pino({ level: config.logLevel }), hooks: ServiceHooks = {}): Promise<RunningService> {
   const redisConnections: Redis[] = [];
   const redis = (name: string): Redis => {
     const connection = createRedis(config.redisUrl, name);
@@ -112,6 +117,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
       onError: (error) => logger.error({ err: error }, 'engine role error'),
+      ...(hooks.onCallStarted ? { onCallStarted: hooks.onCallStarted } : {}),
       store: {
         claimQueuedCall: (callId, engineId) => store.claimQueuedCall(callId, engineId),
         writeChange: (change) => store.writeChange(change),
