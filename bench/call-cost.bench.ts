@@ -84,7 +84,9 @@ class HeapClock implements Clock {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.less(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      const swap = heap[i]!;
+      heap[i] = heap[parent]!;
+      heap[parent] = swap;
       i = parent;
     }
   }
@@ -103,7 +105,9 @@ class HeapClock implements Clock {
         if (l < heap.length && this.less(heap[l]!, heap[m]!)) m = l;
         if (r < heap.length && this.less(heap[r]!, heap[m]!)) m = r;
         if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        const swap = heap[i]!;
+        heap[i] = heap[m]!;
+        heap[m] = swap;
         i = m;
       }
     }
@@ -139,22 +143,27 @@ class Party {
   receive(data: Buffer): void {
     const started = performance.now();
     const text = data.toString('latin1');
-    const head = text.slice(0, text.indexOf('\r\n\r\n'));
-    const lines = head.split('\r\n');
-    const method = lines[0]!.slice(0, lines[0]!.indexOf(' '));
-    const copied: string[] = [];
+    const headEnd = text.indexOf('\r\n\r\n');
+    const method = text.slice(0, text.indexOf(' '));
+    // The lines a UAS copies into its responses (RFC 3261 §8.2.6.2), found without splitting.
+    let copied = '';
     let to = '';
-    for (const line of lines) {
-      if (line.startsWith('Via:') || line.startsWith('From:') || line.startsWith('Call-ID:') || line.startsWith('CSeq:')) copied.push(line);
-      else if (line.startsWith('To:')) to = line;
+    for (let start = text.indexOf('\r\n') + 2; start < headEnd; ) {
+      const end = text.indexOf('\r\n', start);
+      const c = text.charCodeAt(start);
+      if (c === 86 /* V */ || c === 70 /* F */ || c === 67 /* C */) {
+        if (text.startsWith('Via:', start) || text.startsWith('From:', start) || text.startsWith('Call-ID:', start) || text.startsWith('CSeq:', start)) {
+          copied += text.slice(start, end + 2);
+        }
+      } else if (c === 84 /* T */ && text.startsWith('To:', start)) {
+        to = text.slice(start, end);
+      }
+      start = end + 2;
     }
-    const contact = `Contact: <sip:${this.self.user}@${this.self.address}:${this.self.port};transport=UDP>`;
+    const contact = `Contact: <sip:${this.self.user}@${this.self.address}:${this.self.port};transport=UDP>\r\n`;
     const respond = (status: string, toLine: string, body = '', withContact = true): void => {
-      const lines = [`SIP/2.0 ${status}`, ...copied, toLine];
-      if (withContact) lines.push(contact);
-      if (body) lines.push('Content-Type: application/sdp');
-      lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
-      this.deliver(`${lines.join('\r\n')}\r\n\r\n${body}`, this.self);
+      const type = body ? 'Content-Type: application/sdp\r\n' : '';
+      this.deliver(`SIP/2.0 ${status}\r\n${copied}${toLine}\r\n${withContact ? contact : ''}${type}Content-Length: ${body.length}\r\n\r\n${body}`, this.self);
     };
     const tagged = to.includes(';tag=');
     if (method === 'INVITE' && !tagged) {

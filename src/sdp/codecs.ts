@@ -155,8 +155,10 @@ export function commonCodecs(a: MediaDescription, b: MediaDescription): CodecMat
  * type and not by position.
  */
 export function hasCommonCodec(a: SessionDescription, b: SessionDescription, mediaType = 'audio'): boolean {
-  const enabled = (description: SessionDescription) =>
-    description.media.filter((media) => media.type === mediaType && media.port !== 0);
-  const bMedia = enabled(b);
-  return enabled(a).some((mediaA) => bMedia.some((mediaB) => commonCodecs(mediaA, mediaB).length > 0));
+  const bMedia = enabledMedia(b, mediaType);
+  return enabledMedia(a, mediaType).some((mediaA) => bMedia.some((mediaB) => commonCodecs(mediaA, mediaB).length > 0));
+}
+
+function enabledMedia(description: SessionDescription, mediaType: string): MediaDescription[] {
+  return description.media.filter((media) => media.type === mediaType && media.port !== 0);
 }

@@ -4,6 +4,7 @@
  * that A's session is up and no media flows until B's offer moves A's media to B.
  */
 import type { MediaDescription, SessionDescription } from './session-description.js';
+import { cloneValue } from './session-description.js';
 import { type Codec, type CodecSpec, codecAllowed, mediaCodecs } from './codecs.js';
 import { type Direction, answerDirection, mediaDirection } from './direction.js';
 import { rtpEndpoints } from './media-endpoints.js';
@@ -152,8 +153,8 @@ function acceptedLine(offered: MediaDescription, codec: Codec, port: number, dir
     port,
     protocol: offered.protocol,
     payloads: String(codec.payloadType),
-    rtp: structuredClone(rtpmap),
-    fmtp: structuredClone(fmtp),
+    rtp: cloneValue(rtpmap),
+    fmtp: cloneValue(fmtp),
     direction,
   };
 }

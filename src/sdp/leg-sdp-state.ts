@@ -12,9 +12,9 @@
  *
  * LegSdpState is a plain, JSON-safe value so that the engine can persist it with the dialog.
  */
-import { randomInt } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { MediaDescription, SessionDescription } from './session-description.js';
-import { cloneDescription, writeSdp } from './session-description.js';
+import { cloneValue, writeSdp } from './session-description.js';
 import { type MediaLineShape, disabledMediaLine, ipVersionOf, shapeOf } from './media-line.js';
 
 export interface SdpOrigin {
@@ -53,9 +53,27 @@ export interface LegSdpStateInit {
   sessionVersion?: number;
 }
 
+/** CSPRNG bytes drawn a pool at a time: every call makes two session ids, and randomInt() costs more than a session id is worth. */
+const randomPool = Buffer.allocUnsafeSlow(1024);
+let randomOffset = randomPool.length;
+
+/** Uniform in [1, 2^47), as randomInt(1, 2 ** 47) is. */
+function randomSessionId(): number {
+  for (;;) {
+    if (randomOffset + 6 > randomPool.length) {
+      randomFillSync(randomPool);
+      randomOffset = 0;
+    }
+    // 48 random bits, the top one dropped: uniform in [0, 2^47); 0 is drawn again.
+    const value = randomPool.readUIntBE(randomOffset, 6) % 2 ** 47;
+    randomOffset += 6;
+    if (value !== 0) return value;
+  }
+}
+
 export function createLegSdpState(init: LegSdpStateInit): LegSdpState {
   const username = init.username ?? '-';
-  const sessionId = init.sessionId ?? String(randomInt(1, 2 ** 47));
+  const sessionId = init.sessionId ?? String(randomSessionId());
   const sessionVersion = init.sessionVersion ?? 1;
   if (!/^\S+$/.test(username)) throw new RangeError(`o= username must be one non-empty token, not ${JSON.stringify(username)}`);
   if (!/^\d{1,20}$/.test(sessionId)) throw new RangeError(`o= session id must be decimal digits, not ${JSON.stringify(sessionId)}`);
@@ -73,8 +91,13 @@ export function createLegSdpState(init: LegSdpStateInit): LegSdpState {
 
 /** A copy of `description` with the o= line set to `origin`. */
 export function stampOrigin(description: SessionDescription, origin: SdpOrigin): SessionDescription {
-  const result = cloneDescription(description);
-  result.origin = {
+  const result = cloneValue(description);
+  result.origin = originField(origin);
+  return result;
+}
+
+function originField(origin: SdpOrigin): SessionDescription['origin'] {
+  return {
     username: origin.username,
     sessionId: origin.sessionId,
     sessionVersion: origin.sessionVersion,
@@ -82,7 +105,16 @@ export function stampOrigin(description: SessionDescription, origin: SdpOrigin):
     ipVer: origin.ipVersion,
     address: origin.address,
   };
-  return result;
+}
+
+/** A deep copy of `description` whose m-lines are `media` (taken as they are, not copied). */
+function withMedia(description: SessionDescription, media: MediaDescription[]): SessionDescription {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(description)) {
+    copy[key] = key === 'media' ? media : cloneValue((description as unknown as Record<string, unknown>)[key]);
+  }
+  if (!('media' in copy)) copy.media = media;
+  return copy as unknown as SessionDescription;
 }
 
 export interface ReconciledDescription {
@@ -102,19 +134,16 @@ export function reconcileMediaLines(description: SessionDescription, slots: read
   const taken = slots.map(() => false);
   const placed: (MediaDescription | undefined)[] = slots.map(() => undefined);
   const mediaMap: number[] = [];
-  const freeSlot = (type: string, enabled: boolean) =>
-    slots.findIndex((slot, index) => !taken[index] && slot.type === type && slot.enabled === enabled);
   for (const media of description.media) {
-    let position = freeSlot(media.type, true);
-    if (position === -1) position = freeSlot(media.type, false);
+    let position = freeSlot(slots, taken, media.type, true);
+    if (position === -1) position = freeSlot(slots, taken, media.type, false);
     if (position === -1) position = placed.length;
     taken[position] = true;
-    placed[position] = structuredClone(media);
+    placed[position] = cloneValue(media);
     mediaMap.push(position);
   }
-  const result = cloneDescription(description);
-  result.media = placed.map((media, index) => media ?? disabledMediaLine(slots[index] as MediaSlot));
-  return { description: result, mediaMap };
+  const media = placed.map((line, index) => line ?? disabledMediaLine(slots[index] as MediaSlot));
+  return { description: withMedia(description, media), mediaMap };
 }
 
 export interface DescriptionForLeg extends ReconciledDescription {
@@ -133,13 +162,14 @@ export interface DescriptionForLeg extends ReconciledDescription {
  * For an answer, first bring it to the order of the leg's offer with answerInOfferOrder().
  */
 export function describeToLeg(state: LegSdpState, description: SessionDescription): DescriptionForLeg {
-  const { description: reconciled, mediaMap } = reconcileMediaLines(description, state.mediaSlots);
+  // reconcileMediaLines() returns a copy of its own: stamping it in place changes nothing of the caller's.
+  const { description: stamped, mediaMap } = reconcileMediaLines(description, state.mediaSlots);
   let origin = state.origin;
-  let stamped = stampOrigin(reconciled, origin);
+  stamped.origin = originField(origin);
   let sdp = writeSdp(stamped);
   if (state.lastSent !== null && sdp !== state.lastSent) {
-    origin = { ...origin, sessionVersion: origin.sessionVersion + 1 };
-    stamped = stampOrigin(reconciled, origin);
+    origin = Object.assign({}, origin, { sessionVersion: origin.sessionVersion + 1 });
+    stamped.origin = originField(origin);
     sdp = writeSdp(stamped);
   }
   return {
@@ -157,7 +187,8 @@ export function describeToLeg(state: LegSdpState, description: SessionDescriptio
  */
 export function noteDescriptionFromLeg(state: LegSdpState, description: SessionDescription): LegSdpState {
   const received = slotsOf(description.media);
-  return { ...state, mediaSlots: [...received, ...state.mediaSlots.slice(received.length)] };
+  // Object.assign, not a spread with an extra property: V8 takes a slow path for those.
+  return Object.assign({}, state, { mediaSlots: [...received, ...state.mediaSlots.slice(received.length)] });
 }
 
 /**
@@ -168,18 +199,26 @@ export function noteDescriptionFromLeg(state: LegSdpState, description: SessionD
  * that `offer` had disabled, are rejected with port 0.
  */
 export function answerInOfferOrder(answer: SessionDescription, mediaMap: readonly number[], offer: SessionDescription): SessionDescription {
-  const result = cloneDescription(answer);
-  result.media = offer.media.map((offered, index) => {
+  const media = offer.media.map((offered, index) => {
     const position = mediaMap[index];
     const answered = position === undefined ? undefined : answer.media[position];
     if (answered === undefined || answered.type !== offered.type || offered.port === 0) {
       return disabledMediaLine(shapeOf(offered));
     }
-    return structuredClone(answered);
+    return cloneValue(answered);
   });
-  return result;
+  return withMedia(answer, media);
+}
+
+function freeSlot(slots: readonly MediaSlot[], taken: readonly boolean[], type: string, enabled: boolean): number {
+  return slots.findIndex((slot, index) => !taken[index] && slot.type === type && slot.enabled === enabled);
 }
 
 function slotsOf(media: readonly MediaDescription[]): MediaSlot[] {
-  return media.map((line) => ({ ...shapeOf(line), enabled: Number(line.port) !== 0 }));
+  const slots: MediaSlot[] = [];
+  for (const line of media) {
+    const shape = shapeOf(line);
+    slots.push({ type: shape.type, protocol: shape.protocol, format: shape.format, enabled: Number(line.port) !== 0 });
+  }
+  return slots;
 }

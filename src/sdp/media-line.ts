@@ -3,7 +3,7 @@
  * Internal to src/sdp.
  */
 import type { MediaDescription, SessionDescription } from './session-description.js';
-import { mediaFormats } from './session-description.js';
+import { firstMediaFormat } from './session-description.js';
 
 /** What is kept of an m-line once it is disabled: enough to write it again with port 0. */
 export interface MediaLineShape {
@@ -14,7 +14,7 @@ export interface MediaLineShape {
 }
 
 export function shapeOf(media: MediaDescription): MediaLineShape {
-  return { type: media.type, protocol: media.protocol, format: mediaFormats(media)[0] ?? '0' };
+  return { type: media.type, protocol: media.protocol, format: firstMediaFormat(media) ?? '0' };
 }
 
 /**

@@ -4,8 +4,8 @@
  * reads to another party, so a body that is not valid SDP is refused here, with a typed error,
  * before it can reach the other leg.
  */
-import sdpTransform from 'sdp-transform';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
+import { isValidLine, parseDescriptionLines, splitLines, writeDescription } from './compiled-grammar.js';
 import { SdpParseError } from './errors.js';
 
 export type { MediaDescription, SessionDescription };
@@ -17,11 +17,9 @@ export interface SdpParseLimits {
 
 export const defaultSdpParseLimits: SdpParseLimits = { maxLength: 65_536 };
 
-const LINE_BREAK = /\r\n|\r|\n/;
-// RFC 4566 §5: every line is <type>=<value>, the type a single case-significant letter.
-const SDP_LINE = /^[a-z]=/;
 const ORIGIN_LINE = /^o=\S+ \d+ \d+ \S+ IP[46] \S+\s*$/;
 const CONNECTION_LINE = /^c=IN IP[46] \S+\s*$/;
+const TIMING_LINE = /^t=\d+ \d+\s*$/;
 const decoder = new TextDecoder('utf-8');
 
 /**
@@ -34,30 +32,79 @@ export function parseSdp(body: string | Uint8Array, limits: SdpParseLimits = def
   if (text.length > limits.maxLength) {
     throw new SdpParseError('TOO_LARGE', `SDP body of ${text.length} characters exceeds ${limits.maxLength}`);
   }
-  const lines = checkLines(text);
-  const description = sdpTransform.parse(text);
-  checkSessionFields(description, lines);
+  const lines = splitLines(text);
+  const checked = checkLines(lines);
+  // What sdp-transform's parse() reads: every line of the body, blank ones skipped.
+  const description = parseDescriptionLines(lines);
+  checkSessionFields(description, checked);
   normaliseMedia(description);
-  checkConnections(description, lines);
+  checkConnections(description, checked);
   return description;
 }
 
 /** Writes a description as an SDP body (CRLF line ends). The argument is not modified. */
 export function writeSdp(description: SessionDescription): string {
-  // sdp-transform's writer fills in defaults on the object it is given; write a copy.
-  return sdpTransform.write(cloneDescription(description));
+  return writeDescription(description);
 }
 
 /** A deep copy, so that helpers can return a new description without touching their input. */
 export function cloneDescription(description: SessionDescription): SessionDescription {
-  return structuredClone(description);
+  return cloneValue(description);
+}
+
+/**
+ * A deep copy of plain data (what sdp-transform produces: objects, arrays, strings, numbers),
+ * as structuredClone() makes it but without its serialisation; anything else goes through
+ * structuredClone().
+ */
+export function cloneValue<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) {
+    // structuredClone() refuses functions and symbols (DataCloneError); so does this.
+    return typeof value === 'function' || typeof value === 'symbol' ? structuredClone(value) : value;
+  }
+  if (Array.isArray(value)) {
+    // slice() keeps holes as holes, as structuredClone() does.
+    const copy = value.slice();
+    for (let i = 0; i < copy.length; i++) {
+      const item = copy[i];
+      if (typeof item === 'object' || typeof item === 'function' || typeof item === 'symbol') copy[i] = cloneValue(item);
+    }
+    return copy as T;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if ((prototype !== Object.prototype && prototype !== null) || Object.hasOwn(value, '__proto__')) return structuredClone(value);
+  // Copying all properties at once is faster than adding them one by one.
+  const copy = Object.assign({}, value) as Record<string, unknown>;
+  for (const key in copy) {
+    if (!Object.hasOwn(copy, key)) continue;
+    const item = copy[key];
+    if (typeof item === 'object' || typeof item === 'function' || typeof item === 'symbol') copy[key] = cloneValue(item);
+  }
+  return copy as T;
 }
 
 /** The formats of an m-line, in the offerer's order of preference (RFC 3264 §5.1). */
 export function mediaFormats(media: MediaDescription): string[] {
-  return String(media.payloads ?? '')
-    .split(' ')
-    .filter((format) => format !== '');
+  const text = String(media.payloads ?? '');
+  const formats: string[] = [];
+  let start = 0;
+  for (;;) {
+    const space = text.indexOf(' ', start);
+    const end = space < 0 ? text.length : space;
+    if (end > start) formats.push(text.slice(start, end));
+    if (space < 0) return formats;
+    start = space + 1;
+  }
+}
+
+/** The first format of an m-line, or undefined when it lists none. */
+export function firstMediaFormat(media: MediaDescription): string | undefined {
+  const text = String(media.payloads ?? '');
+  let start = 0;
+  while (start < text.length && text.charCodeAt(start) === 32) start++;
+  if (start === text.length) return undefined;
+  const space = text.indexOf(' ', start);
+  return text.slice(start, space < 0 ? text.length : space);
 }
 
 /**
@@ -93,19 +140,39 @@ interface RawLine {
   section: number;
 }
 
-function checkLines(text: string): RawLine[] {
-  const lines: RawLine[] = [];
+/** The lines the checks below look at, found in one pass. */
+interface CheckedLines {
+  /** The first session-level o=, s= and t= lines. */
+  origin: RawLine | undefined;
+  sessionName: RawLine | undefined;
+  timing: RawLine | undefined;
+  /** Every c= line. */
+  connections: RawLine[];
+}
+
+function checkLines(lines: readonly string[]): CheckedLines {
+  const checked: CheckedLines = { origin: undefined, sessionName: undefined, timing: undefined, connections: [] };
   let section = -1;
-  text.split(LINE_BREAK).forEach((raw, index) => {
+  let first: RawLine | undefined;
+  for (let index = 0; index < lines.length; index++) {
+    const raw = lines[index]!;
     // Trailing blank lines (and stray ones) are common in the wild and carry nothing.
-    if (raw.trim() === '') return;
-    if (!SDP_LINE.test(raw)) {
+    if (raw.trim() === '') continue;
+    if (!isValidLine(raw)) {
       throw new SdpParseError('BAD_LINE', `line ${index + 1} is not <type>=<value>: ${JSON.stringify(raw.slice(0, 60))}`, index + 1);
     }
-    if (raw.startsWith('m=')) section += 1;
-    lines.push({ number: index + 1, text: raw, section });
-  });
-  const first = lines[0];
+    const type = raw.charCodeAt(0);
+    first ??= { number: index + 1, text: raw, section };
+    if (type === 109 /* m */) {
+      section += 1;
+    } else if (type === 99 /* c */) {
+      checked.connections.push({ number: index + 1, text: raw, section });
+    } else if (section === -1) {
+      if (type === 111 /* o */) checked.origin ??= { number: index + 1, text: raw, section };
+      else if (type === 115 /* s */) checked.sessionName ??= { number: index + 1, text: raw, section };
+      else if (type === 116 /* t */) checked.timing ??= { number: index + 1, text: raw, section };
+    }
+  }
   if (first === undefined) throw new SdpParseError('EMPTY', 'SDP body is empty');
   // RFC 4566 §5: the description begins with v=; this is also what tells SDP from other bodies.
   if (!first.text.startsWith('v=')) {
@@ -114,26 +181,22 @@ function checkLines(text: string): RawLine[] {
   if (first.text.trimEnd() !== 'v=0') {
     throw new SdpParseError('BAD_VERSION', `unsupported SDP version ${JSON.stringify(first.text.slice(2, 20))}`, first.number);
   }
-  return lines;
+  return checked;
 }
 
-function sessionLine(lines: RawLine[], type: string): RawLine | undefined {
-  return lines.find((line) => line.section === -1 && line.text.startsWith(`${type}=`));
-}
-
-function checkSessionFields(description: SessionDescription, lines: RawLine[]): void {
+function checkSessionFields(description: SessionDescription, lines: CheckedLines): void {
   // RFC 4566 §5: o=, s= and t= are mandatory at session level.
-  const origin = sessionLine(lines, 'o');
+  const origin = lines.origin;
   if (origin === undefined) throw new SdpParseError('MISSING_ORIGIN', 'SDP has no o= line');
   if (description.origin === undefined || !ORIGIN_LINE.test(origin.text)) {
     throw new SdpParseError('BAD_ORIGIN', `malformed o= line: ${JSON.stringify(origin.text.slice(0, 80))}`, origin.number);
   }
   description.origin.sessionId = String(description.origin.sessionId);
   // Lenient on an empty s= (RFC 4566 §5.3 asks for "s= " or "s=-"), strict on a missing one.
-  if (sessionLine(lines, 's') === undefined) throw new SdpParseError('MISSING_SESSION_NAME', 'SDP has no s= line');
-  const timing = sessionLine(lines, 't');
+  if (lines.sessionName === undefined) throw new SdpParseError('MISSING_SESSION_NAME', 'SDP has no s= line');
+  const timing = lines.timing;
   if (timing === undefined) throw new SdpParseError('MISSING_TIMING', 'SDP has no t= line');
-  if (description.timing === undefined || !/^t=\d+ \d+\s*$/.test(timing.text)) {
+  if (description.timing === undefined || !TIMING_LINE.test(timing.text)) {
     throw new SdpParseError('BAD_TIMING', `malformed t= line: ${JSON.stringify(timing.text.slice(0, 80))}`, timing.number);
   }
 }
@@ -150,7 +213,7 @@ function normaliseMedia(description: SessionDescription): void {
     // A single format such as "0" comes back from sdp-transform as the number 0.
     media.payloads = String(media.payloads ?? '');
     // RFC 4566 §5.14: at least one media format.
-    if (mediaFormats(media).length === 0) {
+    if (firstMediaFormat(media) === undefined) {
       throw new SdpParseError('BAD_MEDIA_LINE', `m-line ${index} lists no media format`, undefined, index);
     }
     for (const rtp of media.rtp) {
@@ -163,9 +226,9 @@ function normaliseMedia(description: SessionDescription): void {
   });
 }
 
-function checkConnections(description: SessionDescription, lines: RawLine[]): void {
-  for (const line of lines) {
-    if (line.text.startsWith('c=') && !CONNECTION_LINE.test(line.text)) {
+function checkConnections(description: SessionDescription, lines: CheckedLines): void {
+  for (const line of lines.connections) {
+    if (!CONNECTION_LINE.test(line.text)) {
       throw new SdpParseError(
         'BAD_CONNECTION',
         `unsupported or malformed c= line: ${JSON.stringify(line.text.slice(0, 80))}`,

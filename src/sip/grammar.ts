@@ -82,6 +82,51 @@ export function splitTopLevel(text: string, separator = ','): string[] | null {
   return parts;
 }
 
+/**
+ * splitTopLevel() on `,` with the non-empty parts pushed onto `out`; false (and `out` as it
+ * was) when a quote or bracket is left open. Most list headers hold one value: no array is
+ * made for it.
+ */
+export function splitTopLevelInto(text: string, out: string[]): boolean {
+  const before = out.length;
+  let start = 0;
+  let angle = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      const end = skipQuoted(text, i);
+      if (end < 0) {
+        out.length = before;
+        return false;
+      }
+      i = end - 1;
+    } else if (c === 60 /* < */) {
+      if (angle) {
+        out.length = before;
+        return false;
+      }
+      angle = true;
+    } else if (c === 62 /* > */) {
+      if (!angle) {
+        out.length = before;
+        return false;
+      }
+      angle = false;
+    } else if (c === 44 /* , */ && !angle) {
+      const part = text.slice(start, i).trim();
+      if (part !== '') out.push(part);
+      start = i + 1;
+    }
+  }
+  if (angle) {
+    out.length = before;
+    return false;
+  }
+  const last = start === 0 ? text.trim() : text.slice(start).trim();
+  if (last !== '') out.push(last);
+  return true;
+}
+
 /** Parameters as written: lower-cased names, raw values (quotes kept), null for a bare name. */
 export type Params = Map<string, string | null>;
 
@@ -164,4 +209,48 @@ export function parseBoundedInt(text: string, max: number): number | null {
     if (value > max) return null;
   }
   return value;
+}
+
+/**
+ * `text` as a string of its own. A string cut from a longer one (a header value from the text of
+ * a message, a tag from a header value) is, in V8, a view that keeps the whole of the longer one
+ * alive; state that outlives the message (a dialog's tags and target) keeps copies instead.
+ * Strings shorter than 13 characters are never such views (V8 copies them when it cuts them).
+ */
+export function ownString(text: string): string {
+  if (text.length < 13) return text;
+  // Cutting a concatenation first makes it one new flat string: the result is a view of that copy.
+  return (' ' + text).slice(1);
+}
+
+/**
+ * `text`, made one flat string if it was built by concatenation. A header value written with a
+ * template literal is a tree of its pieces, several times its length in memory; V8 flattens it
+ * in place when a character is read, and its GC then drops the tree.
+ */
+export function flatString(text: string): string {
+  text.charCodeAt(0);
+  return text;
+}
+
+const joinedLists = new WeakMap<readonly string[], { items: string[]; text: string; omitted: Map<string, string> }>();
+
+/**
+ * `items.join(', ')`, without `omit` if given: the Allow and Supported values of every request
+ * and response come from the same few lists, so the text is kept with the list (and made again
+ * if the list has changed since).
+ */
+export function joinList(items: readonly string[], omit?: string): string {
+  let known = joinedLists.get(items);
+  if (known === undefined || known.items.length !== items.length || known.items.some((item, i) => item !== items[i])) {
+    known = { items: [...items], text: items.join(', '), omitted: new Map() };
+    joinedLists.set(items, known);
+  }
+  if (omit === undefined || !known.items.includes(omit)) return known.text;
+  let text = known.omitted.get(omit);
+  if (text === undefined) {
+    text = known.items.filter((item) => item !== omit).join(', ');
+    known.omitted.set(omit, text);
+  }
+  return text;
 }

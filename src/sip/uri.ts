@@ -6,15 +6,18 @@
 import { InvalidSipUri } from './errors.js';
 import { formatParams, parseBoundedInt, unescapePercent, type Params } from './grammar.js';
 
+/** Nearly every URI has no headers, and many no parameters: their maps are made when first asked for. */
+const NO_PARAMS: ReadonlyMap<string, string | null> = new Map();
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+
 export class SipUri {
   readonly scheme: 'sip' | 'sips';
   user: string | undefined;
   password: string | undefined;
   host: string;
   port: number | undefined;
-  params: Params;
-  /** `?name=value&…` headers, names and values as written (escaped). */
-  headers: Map<string, string>;
+  private paramsMap: Params | undefined;
+  private headersMap: Map<string, string> | undefined;
 
   constructor(fields: {
     scheme?: 'sip' | 'sips';
@@ -30,8 +33,35 @@ export class SipUri {
     this.password = fields.password;
     this.host = fields.host;
     this.port = fields.port;
-    this.params = fields.params ?? new Map();
-    this.headers = fields.headers ?? new Map();
+    this.paramsMap = fields.params;
+    this.headersMap = fields.headers;
+  }
+
+  get params(): Params {
+    return (this.paramsMap ??= new Map());
+  }
+
+  set params(value: Params) {
+    this.paramsMap = value;
+  }
+
+  /** `?name=value&…` headers, names and values as written (escaped). */
+  get headers(): Map<string, string> {
+    return (this.headersMap ??= new Map());
+  }
+
+  set headers(value: Map<string, string>) {
+    this.headersMap = value;
+  }
+
+  /** The parameters for reading, without making a map for a URI that has none. */
+  get paramsView(): ReadonlyMap<string, string | null> {
+    return this.paramsMap ?? NO_PARAMS;
+  }
+
+  /** The headers for reading, without making a map for a URI that has none. */
+  get headersView(): ReadonlyMap<string, string> {
+    return this.headersMap ?? NO_HEADERS;
   }
 
   get secure(): boolean {
@@ -40,7 +70,7 @@ export class SipUri {
 
   /** The `transport` URI parameter, lower-cased, if any. */
   get transport(): string | undefined {
-    return this.params.get('transport')?.toLowerCase() ?? undefined;
+    return this.paramsMap?.get('transport')?.toLowerCase() ?? undefined;
   }
 
   /** The host without IPv6 brackets. */
@@ -55,8 +85,8 @@ export class SipUri {
       password: this.password,
       host: this.host,
       port: this.port,
-      params: new Map(this.params),
-      headers: new Map(this.headers),
+      params: this.paramsMap === undefined ? undefined : new Map(this.paramsMap),
+      headers: this.headersMap === undefined ? undefined : new Map(this.headersMap),
     });
   }
 
@@ -69,9 +99,9 @@ export class SipUri {
     }
     out += this.host;
     if (this.port !== undefined) out += `:${this.port}`;
-    out += formatParams(this.params);
-    if (this.headers.size > 0) {
-      out += '?' + [...this.headers].map(([k, v]) => `${k}=${v}`).join('&');
+    if (this.paramsMap !== undefined) out += formatParams(this.paramsMap);
+    if (this.headersMap !== undefined && this.headersMap.size > 0) {
+      out += '?' + [...this.headersMap].map(([k, v]) => `${k}=${v}`).join('&');
     }
     return out;
   }
@@ -127,6 +157,9 @@ const HEADER_CHARS_RE = /^(?:[A-Za-z0-9\-_.!~*'()[\]/?:+$]|%[0-9A-Fa-f]{2})*$/;
 const OPAQUE_RE = /^[^\s<>"]+$/;
 
 export function parseUri(text: string): Uri {
+  // The scheme of nearly every URI, written as nearly everyone writes it.
+  if (text.startsWith('sip:')) return parseSipUri(text, 'sip', text.slice(4));
+  if (text.startsWith('sips:')) return parseSipUri(text, 'sips', text.slice(5));
   const match = SCHEME_RE.exec(text);
   if (!match) throw new InvalidSipUri(text, 'no scheme');
   const scheme = match[1]!.toLowerCase();
@@ -174,9 +207,14 @@ export function parseSipUri(text: string, scheme?: 'sip' | 'sips', rest?: string
     remainder = remainder.slice(0, semi);
   }
   const { host, port } = parseHostPort(remainder, text);
-  const params: Params = new Map();
+  let params: Params | undefined;
   if (paramsText) {
-    for (const part of paramsText.slice(1).split(';')) {
+    params = new Map();
+    for (let start = 1; start <= paramsText.length; ) {
+      let end = paramsText.indexOf(';', start);
+      if (end < 0) end = paramsText.length;
+      const part = paramsText.slice(start, end);
+      start = end + 1;
       const eq = part.indexOf('=');
       const name = eq >= 0 ? part.slice(0, eq) : part;
       const value = eq >= 0 ? part.slice(eq + 1) : null;
@@ -185,9 +223,14 @@ export function parseSipUri(text: string, scheme?: 'sip' | 'sips', rest?: string
       params.set(name.toLowerCase(), value);
     }
   }
-  const headers = new Map<string, string>();
+  let headers: Map<string, string> | undefined;
   if (headersText !== undefined) {
-    for (const part of headersText.split('&')) {
+    headers = new Map();
+    for (let start = 0; start <= headersText.length; ) {
+      let end = headersText.indexOf('&', start);
+      if (end < 0) end = headersText.length;
+      const part = headersText.slice(start, end);
+      start = end + 1;
       const eq = part.indexOf('=');
       if (eq <= 0) throw new InvalidSipUri(text, 'invalid header');
       const name = part.slice(0, eq);
@@ -269,16 +312,19 @@ function sipUriEquals(a: SipUri, b: SipUri): boolean {
   if (a.scheme !== b.scheme) return false;
   if (decoded(a.user) !== decoded(b.user) || decoded(a.password) !== decoded(b.password)) return false;
   if (a.host.toLowerCase() !== b.host.toLowerCase() || a.port !== b.port) return false;
+  const aParams = a.paramsView;
+  const bParams = b.paramsView;
   for (const name of ALWAYS_COMPARED) {
-    if (a.params.has(name) !== b.params.has(name)) return false;
+    if (aParams.has(name) !== bParams.has(name)) return false;
   }
-  for (const [name, value] of a.params) {
-    if (!b.params.has(name)) continue;
-    if (paramValue(value) !== paramValue(b.params.get(name) ?? null)) return false;
+  for (const [name, value] of aParams) {
+    if (!bParams.has(name)) continue;
+    if (paramValue(value) !== paramValue(bParams.get(name) ?? null)) return false;
   }
-  if (a.headers.size !== b.headers.size) return false;
-  const bHeaders = new Map([...b.headers].map(([k, v]) => [k.toLowerCase(), unescapePercent(v)]));
-  for (const [name, value] of a.headers) {
+  if (a.headersView.size !== b.headersView.size) return false;
+  if (a.headersView.size === 0) return true;
+  const bHeaders = new Map([...b.headersView].map(([k, v]) => [k.toLowerCase(), unescapePercent(v)]));
+  for (const [name, value] of a.headersView) {
     if (bHeaders.get(name.toLowerCase()) !== unescapePercent(value)) return false;
   }
   return true;

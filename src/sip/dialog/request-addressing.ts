@@ -14,20 +14,25 @@ export interface RequestAddress {
 }
 
 export function isLooseRoute(route: NameAddr): boolean {
-  return route.uri instanceof SipUri && route.uri.params.has('lr');
+  return route.uri instanceof SipUri && route.uri.paramsView.has('lr');
 }
 
+/**
+ * The URIs returned are the remote target's and the route's own objects where they are used as
+ * they are (requests read them, never change them: a message's typed values are views for
+ * reading); a strict route's, which is changed, is a copy.
+ */
 export function addressRequest(remoteTarget: SipUri, routeSet: readonly NameAddr[]): RequestAddress {
   const first = routeSet[0];
   if (first === undefined) {
-    return { requestUri: remoteTarget.clone(), routes: [], nextHop: remoteTarget.clone() };
+    return { requestUri: remoteTarget, routes: [], nextHop: remoteTarget };
   }
   const firstUri = first.uri as SipUri;
   if (isLooseRoute(first)) {
     return {
-      requestUri: remoteTarget.clone(),
+      requestUri: remoteTarget,
       routes: routeSet.map((route) => route.toString()),
-      nextHop: firstUri.clone(),
+      nextHop: firstUri,
     };
   }
   // RFC 3261 §12.2.1.1: a strict router expects its own URI as the Request-URI, with the

@@ -3,6 +3,7 @@
  * RFC 4028 §6). Responses that carry dialog state (Contact, session timer, offer/answer) are
  * built by SessionDialog.createResponse.
  */
+import { joinList } from '../grammar.js';
 import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
 
 /** What this UA supports, for Allow, Accept and Supported (RFC 3261 §20.5, §20.1, §20.37). */
@@ -54,11 +55,11 @@ export function createSessionIntervalTooSmall(request: SipRequest, minSE: number
 }
 
 export function addCapabilities(response: SipResponse, capabilities: Capabilities, withAccept: boolean): void {
-  if (!response.hasHeader('allow') && capabilities.allow.length > 0) response.addHeader('allow', capabilities.allow.join(', '));
+  if (!response.hasHeader('allow') && capabilities.allow.length > 0) response.addHeader('allow', joinList(capabilities.allow));
   if (withAccept && !response.hasHeader('accept') && capabilities.accept.length > 0) {
-    response.addHeader('accept', capabilities.accept.join(', '));
+    response.addHeader('accept', joinList(capabilities.accept));
   }
   if (!response.hasHeader('supported') && capabilities.supported.length > 0) {
-    response.addHeader('supported', capabilities.supported.join(', '));
+    response.addHeader('supported', joinList(capabilities.supported));
   }
 }

@@ -24,6 +24,7 @@ import {
   SipRequest,
   type SipResponse,
 } from '../message/index.js';
+import { flatString, joinList, ownString } from '../grammar.js';
 import { SipUri, type Uri } from '../uri.js';
 import type { DialogId } from './dialog-id.js';
 import { readSnapshot, type DialogRole, type DialogSnapshot, type DialogState } from './dialog-snapshot.js';
@@ -129,7 +130,8 @@ const DIALOG_HEADERS = new Set(['call-id', 'cseq', 'from', 'to', 'route', 'via']
 const ANSWERED_INVITES_KEPT = 4;
 
 interface AnsweredInvite {
-  invite: SipRequest;
+  /** Until its ACK is built, which copies its credentials (then the INVITE is not needed any more). */
+  invite: SipRequest | undefined;
   ack: OutgoingRequest | undefined;
 }
 
@@ -169,8 +171,8 @@ export class SessionDialog {
   private timer: SessionTimer | undefined;
   private rseq: RSeqState | undefined;
   private glareTimer: TimerHandle | undefined;
-  /** Our requests awaiting a final response, by "CSeq method". */
-  private readonly pending = new Map<string, SipRequest>();
+  /** Our requests awaiting a final response, by CSeq number (each of ours has its own; the method is checked on the way out). */
+  private readonly pending = new Map<number, SipRequest>();
   /** Our INVITEs that received a 2xx, by CSeq number, with their ACK once built. */
   private readonly answeredInvites = new Map<number, AnsweredInvite>();
 
@@ -226,7 +228,8 @@ export class SessionDialog {
     const dialog = new SessionDialog(options, {
       role: 'uac',
       state: 'early',
-      id: { callId: invite.callId, localTag, remoteTag: remoteTag ?? '' },
+      // The tag is cut from the text of the response, which it would otherwise keep alive.
+      id: { callId: invite.callId, localTag, remoteTag: ownString(remoteTag ?? '') },
       local: identity(invite.from),
       remote: identity(invite.to),
       localContact: toNameAddr(localContact),
@@ -239,7 +242,7 @@ export class SessionDialog {
       initialInviteCSeq: invite.cseq.seq,
     });
     const offerInRequest = carriesSessionDescription(invite);
-    dialog.pending.set(key(invite.cseq.seq, 'INVITE'), invite);
+    dialog.pending.set(invite.cseq.seq, invite);
     dialog.offerAnswer.outgoingInvite = { cseq: invite.cseq.seq, phase: 'proceeding', offerInRequest, responseDescriptionSeen: false };
     if (offerInRequest) dialog.offerAnswer.sendDescription(invite.cseq.seq, 'INVITE');
     return { dialog, outcome: dialog.receiveResponse(response) };
@@ -420,7 +423,7 @@ export class SessionDialog {
     applyExtraHeaders(request, headers);
     setBody(request, body, contentType);
 
-    this.pending.set(key(cseq, method), request);
+    this.pending.set(cseq, request);
     if (method === 'INVITE') {
       this.offerAnswer.outgoingInvite = { cseq, phase: 'proceeding', offerInRequest: describes, responseDescriptionSeen: false };
     }
@@ -472,15 +475,15 @@ export class SessionDialog {
       throw new DialogError('NOTHING_TO_ACK', 'only a 2xx to an INVITE is acknowledged this way');
     }
     if (!this.answeredInvites.has(seq)) {
-      const invite = this.pending.get(key(seq, 'INVITE'));
+      const invite = this.pendingRequest(seq, 'INVITE');
       if (invite === undefined) throw new DialogError('NOT_IN_DIALOG', 'the 2xx answers no INVITE of this dialog');
-      this.pending.delete(key(seq, 'INVITE'));
+      this.pending.delete(seq);
       this.acceptInvite2xx(invite, response);
     }
     const ack = this.buildAck(seq, ackBody, false);
     const cseq = this.nextLocalCSeq();
     const bye = this.buildRequest('BYE', cseq, 'BYE');
-    this.pending.set(key(cseq, 'BYE'), bye.request);
+    this.pending.set(cseq, bye.request);
     this.terminate();
     return { ack, bye };
   }
@@ -522,12 +525,18 @@ export class SessionDialog {
       const answered = this.answeredInvites.get(seq);
       if (answered) return { kind: 'retransmission', ack: answered.ack };
     }
-    const request = this.pending.get(key(seq, method));
+    const request = this.pendingRequest(seq, method);
     if (request === undefined) return { kind: 'ignored' };
     if (status < 200) return this.receiveProvisional(response);
-    this.pending.delete(key(seq, method));
+    this.pending.delete(seq);
     if (status < 300) return this.receiveSuccess(request, response);
     return this.receiveFailure(response);
+  }
+
+  /** Our request numbered `seq`, if it is still pending and its method is `method`. */
+  private pendingRequest(seq: number, method: string): SipRequest | undefined {
+    const request = this.pending.get(seq);
+    return request !== undefined && request.method === method ? request : undefined;
   }
 
   private receiveProvisional(response: SipResponse): ResponseOutcome {
@@ -800,8 +809,8 @@ export class SessionDialog {
     const request = new SipRequest(method, address.requestUri);
     request.addHeader('max-forwards', this.maxForwards);
     for (const route of address.routes) request.addHeader('route', route);
-    request.addHeader('to', this.id.remoteTag === '' ? this.remote : this.remote.withTag(this.id.remoteTag));
-    request.addHeader('from', this.local.withTag(this.id.localTag));
+    request.addHeader('to', this.id.remoteTag === '' ? this.remote : this.remote.toStringWithTag(this.id.remoteTag));
+    request.addHeader('from', this.local.toStringWithTag(this.id.localTag));
     request.addHeader('call-id', this.id.callId);
     request.addHeader('cseq', `${cseq} ${cseqMethod}`);
     return { request, nextHop: address.nextHop };
@@ -823,20 +832,21 @@ export class SessionDialog {
     const ack = this.buildRequest('ACK', seq, 'ACK');
     // RFC 3261 §13.2.2.4: the ACK carries the credentials of the INVITE.
     for (const name of ['authorization', 'proxy-authorization']) {
-      for (const value of answered.invite.headerValues(name)) ack.request.addHeader(name, value);
+      for (const value of answered.invite?.headerValues(name) ?? []) ack.request.addHeader(name, value);
     }
     setBody(ack.request, body, contentType);
     if (describes && owesAnswer) this.offerAnswer.sendDescription(seq, 'ACK');
     if (this.offerAnswer.outgoingInvite?.cseq === seq) this.offerAnswer.outgoingInvite = undefined;
     answered.ack = ack;
+    answered.invite = undefined;
     return ack;
   }
 
   /** Allow, Supported and the session timer of a re-INVITE or UPDATE (RFC 3261 §13.2.1; RFC 4028 §7.4). */
   private addRefreshHeaders(request: SipRequest): void {
     const { allow, supported } = this.capabilities;
-    if (allow.length > 0) request.addHeader('allow', allow.join(', '));
-    if (supported.length > 0) request.addHeader('supported', supported.join(', '));
+    if (allow.length > 0) request.addHeader('allow', joinList(allow));
+    if (supported.length > 0) request.addHeader('supported', joinList(supported));
     const timer = this.timer;
     if (timer) {
       // RFC 4028 §7.4: a refresh keeps the interval and the refresher; as the sender we are `uac`.
@@ -848,19 +858,20 @@ export class SessionDialog {
   /** RFC 3261 §12.2.1.2, §12.2.2: the remote target follows the Contact of a target refresh. */
   private refreshTarget(message: SipRequest | SipResponse): void {
     const contact = message.contacts.find((c) => c.uri instanceof SipUri);
-    if (contact) this.target = (contact.uri as SipUri).clone();
+    if (contact) this.target = ownedClone(contact.uri as SipUri);
   }
 }
 
 // ---- helpers --------------------------------------------------------------------------------
 
-function key(seq: number, method: string): string {
-  return `${seq} ${method}`;
-}
 
-/** RFC 3261 §12.2.1.1: From and To carry the URIs (and display names) but only the dialog's tags. */
+/**
+ * RFC 3261 §12.2.1.1: From and To carry the URIs (and display names) but only the dialog's tags.
+ * The URI is checked here and kept as the text it writes: most dialogs never look at it again
+ * but to write it in From and To.
+ */
 function identity(nameAddr: NameAddr): NameAddr {
-  return new NameAddr(nameAddr.uri instanceof SipUri ? nameAddr.uri.clone() : nameAddr.uri, nameAddr.displayName);
+  return new NameAddr(flatString(nameAddr.uri.toString()), nameAddr.displayName);
 }
 
 function toNameAddr(value: NameAddr | string): NameAddr {
@@ -871,14 +882,28 @@ function targetOf(message: SipRequest | SipResponse, fallback: SipUri | undefine
   const contact = message.contacts.find((c) => c.uri instanceof SipUri);
   const target = (contact?.uri as SipUri | undefined) ?? fallback;
   if (target === undefined) throw new DialogError('NO_REMOTE_TARGET', 'no Contact with a sip: or sips: URI to send in-dialog requests to');
-  return target.clone();
+  return ownedClone(target);
+}
+
+/**
+ * A copy of a URI whose text is its own: the parts of a parsed URI are cut from the text of the
+ * message, which the dialog would otherwise keep alive for as long as it lasts.
+ */
+function ownedClone(uri: SipUri): SipUri {
+  let params: Map<string, string | null> | undefined;
+  for (const [name, value] of uri.paramsView) (params ??= new Map()).set(ownString(name), value === null ? null : ownString(value));
+  let headers: Map<string, string> | undefined;
+  for (const [name, value] of uri.headersView) (headers ??= new Map()).set(ownString(name), ownString(value));
+  const user = uri.user === undefined ? undefined : ownString(uri.user);
+  const password = uri.password === undefined ? undefined : ownString(uri.password);
+  return new SipUri({ scheme: uri.scheme, user, password, host: ownString(uri.host), port: uri.port, params, headers });
 }
 
 /** RFC 3261 §12.1.1 (UAS: in order), §12.1.2 (UAC: reversed). */
 function routeSetOf(message: SipRequest | SipResponse, reverse: boolean): NameAddr[] {
   const routes = message.recordRoutes.map((route) => {
     if (!(route.uri instanceof SipUri)) throw new DialogError('BAD_ROUTE', `Record-Route ${route.uri.toString()} is not a sip: or sips: URI`);
-    return new NameAddr(route.uri.clone(), route.displayName, new Map(route.params));
+    return new NameAddr(ownedClone(route.uri), route.displayName, new Map(route.params));
   });
   return reverse ? routes.reverse() : routes;
 }

@@ -1,5 +1,5 @@
 /** Building responses from requests (RFC 3261 §8.2.6) and other small constructions. */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { SipResponse, type SipRequest } from './message.js';
 
 /** Default reason phrases (RFC 3261 §21 and later RFCs). */
@@ -64,9 +64,25 @@ export function reasonPhrase(status: number): string {
   return REASON_PHRASES[status] ?? (status < 200 ? 'Session Progress' : status < 300 ? 'OK' : 'Unknown');
 }
 
+/**
+ * Random bytes drawn from the CSPRNG a pool at a time: a token is wanted for every tag, branch
+ * and Call-ID, and one randomBytes() call per token costs more than the token is worth.
+ */
+const POOL_SIZE = 4096;
+const pool = Buffer.allocUnsafeSlow(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
 /** A random token for tags and branches: 64 bits, base-36. */
 export function randomToken(bytes = 8): string {
-  return BigInt('0x' + randomBytes(bytes).toString('hex')).toString(36);
+  if (!(Number.isInteger(bytes) && bytes >= 1 && bytes <= 64)) return BigInt('0x' + randomBytes(bytes).toString('hex')).toString(36);
+  if (poolOffset + bytes > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const offset = poolOffset;
+  poolOffset += bytes;
+  if (bytes === 8) return pool.readBigUInt64BE(offset).toString(36);
+  return BigInt('0x' + pool.toString('hex', offset, offset + bytes)).toString(36);
 }
 
 /**

@@ -69,12 +69,42 @@ const LIST_HEADERS = new Set([
 export const SINGLE_HEADERS = ['call-id', 'cseq', 'from', 'to', 'max-forwards', 'content-length', 'content-type'];
 
 const nameCache = new Map<string, string>();
+const displayCache = new Map<string, string>();
 
 // The spellings nearly every message uses, compared by length first: cheaper than hashing.
 const COMMON: string[][] = [];
+
+/** A header name as it is commonly written, with its canonical name. */
+export interface CommonHeaderName {
+  spelling: string;
+  name: string;
+}
+
+const COMMON_BY_LENGTH: CommonHeaderName[][] = [];
 for (const name of ['via', 'from', 'to', 'call-id', 'cseq', 'contact', 'max-forwards', 'content-length',
-  'content-type', 'record-route', 'route', 'allow', 'supported', 'user-agent', 'expires', 'require']) {
-  for (const spelling of [name, displayName(name)]) (COMMON[spelling.length] ??= []).push(spelling, name);
+  'content-type', 'record-route', 'route', 'allow', 'supported', 'user-agent', 'expires', 'require',
+  'server', 'session-expires', 'min-se', 'accept', 'allow-events', 'content-disposition', 'reason', 'rseq', 'rack']) {
+  for (const spelling of new Set([name, displayName(name)])) {
+    (COMMON[spelling.length] ??= []).push(spelling, name);
+    (COMMON_BY_LENGTH[spelling.length] ??= []).push({ spelling, name });
+  }
+}
+for (const [letter, name] of Object.entries(COMPACT)) {
+  for (const spelling of [letter, letter.toUpperCase()]) (COMMON_BY_LENGTH[1] ??= []).push({ spelling, name });
+}
+
+/**
+ * The common header name written at `text[start, start + length)`, if it is one: the parser
+ * finds names this way without cutting them out of the message first.
+ */
+export function commonHeaderNameAt(text: string, start: number, length: number): CommonHeaderName | undefined {
+  const bucket = COMMON_BY_LENGTH[length];
+  if (bucket === undefined) return undefined;
+  for (let i = 0; i < bucket.length; i++) {
+    const entry = bucket[i]!;
+    if (text.startsWith(entry.spelling, start)) return entry;
+  }
+  return undefined;
 }
 
 /** The canonical lower-case long name of a header name as written. */
@@ -93,9 +123,12 @@ export function canonicalName(written: string): string {
 
 /** How we write a header name: its usual capitalisation (`Call-ID`, `Max-Forwards`). */
 export function displayName(canonical: string): string {
-  const special = SPELLING[canonical];
-  if (special) return special;
-  return canonical.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+  let display = displayCache.get(canonical);
+  if (display !== undefined) return display;
+  display = SPELLING[canonical] || canonical.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+  // Every message is written with these: remember the names seen (a bounded number of them).
+  if (displayCache.size < 1024) displayCache.set(canonical, display);
+  return display;
 }
 
 export function isListHeader(canonical: string): boolean {

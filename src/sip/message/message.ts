@@ -6,7 +6,7 @@
  * `request.uri = …`), never by mutating a returned object.
  */
 import { SipParseError } from '../errors.js';
-import { parseBoundedInt, splitTopLevel } from '../grammar.js';
+import { flatString, parseBoundedInt, splitTopLevelInto } from '../grammar.js';
 import { parseUri, type Uri } from '../uri.js';
 import { parseCSeq, type CSeq } from './cseq.js';
 import { canonicalName, isListHeader } from './header-names.js';
@@ -87,9 +87,7 @@ export abstract class SipMessage {
         values.push(field.value);
         continue;
       }
-      const parts = splitTopLevel(field.value);
-      if (!parts) throw new SipParseError('BAD_HEADER_VALUE', `${key}: unbalanced quotes or brackets`, key);
-      for (const part of parts) if (part !== '') values.push(part);
+      if (!splitTopLevelInto(field.value, values)) throw new SipParseError('BAD_HEADER_VALUE', `${key}: unbalanced quotes or brackets`, key);
     }
     return values;
   }
@@ -97,7 +95,7 @@ export abstract class SipMessage {
   /** Replaces every line of the header with one line (kept where the first one stood). */
   setHeader(name: string, value: HeaderValue): this {
     const key = canonicalName(name);
-    const text = String(value);
+    const text = flatString(String(value));
     const index = this.headers.findIndex((f) => f.name === key);
     if (index < 0) {
       this.headers.push({ name: key, value: text });
@@ -111,7 +109,7 @@ export abstract class SipMessage {
   }
 
   addHeader(name: string, value: HeaderValue): this {
-    this.headers.push({ name: canonicalName(name), value: String(value) });
+    this.headers.push({ name: canonicalName(name), value: flatString(String(value)) });
     this.parsed = {};
     this.raw = undefined;
     return this;
@@ -121,7 +119,7 @@ export abstract class SipMessage {
   prependHeader(name: string, value: HeaderValue): this {
     const key = canonicalName(name);
     const index = this.headers.findIndex((f) => f.name === key);
-    const field = { name: key, value: String(value) };
+    const field = { name: key, value: flatString(String(value)) };
     if (index < 0) this.headers.unshift(field);
     else this.headers.splice(index, 0, field);
     this.parsed = {};
@@ -178,6 +176,7 @@ export abstract class SipMessage {
   /** The first Via, parsed without parsing the others (the common case on every message). */
   get topVia(): Via {
     if (this.parsed.topVia === undefined) {
+      if (this.parsed.vias !== undefined) return (this.parsed.topVia = this.parsed.vias[0]!);
       const line = this.header('via');
       if (line === undefined) throw new SipParseError('MISSING_HEADER', 'missing Via header', 'via');
       this.parsed.topVia = line.indexOf(',') < 0 ? parseVia(line) : this.vias[0]!;
@@ -307,6 +306,16 @@ export class SipResponse extends SipMessage {
 }
 
 export type SipMessageAny = SipRequest | SipResponse;
+
+/**
+ * Forgets the typed values parsed so far; they are parsed again from the header text when next
+ * asked for, so nothing changes but memory. For src/sip only (not exported by the folder's
+ * index): a session keeps its INVITE and the final response for as long as it lasts, while the
+ * NameAddrs, URIs and Vias parsed to handle them are seldom read again.
+ */
+export function releaseParsedHeaders(message: SipMessage): void {
+  (message as unknown as { parsed: ParsedHeaders }).parsed = {};
+}
 
 export function isRequest(message: SipMessage): message is SipRequest {
   return message.isRequest;

@@ -6,19 +6,32 @@ import { SipParseError } from '../errors.js';
 import { formatParams, isTokenChar, parseParams, quote, skipQuoted, unquote, type Params } from '../grammar.js';
 import { parseUri, type Uri } from '../uri.js';
 
+const NO_PARAMS: ReadonlyMap<string, string | null> = new Map();
+
 export class NameAddr {
   private uriText: string | undefined;
   private parsedUri: Uri | undefined;
+  /** Made when first asked for: a Contact or a Route seldom has parameters. */
+  private paramsMap: Params | undefined;
 
   /** `uri` may be text, parsed on first access (most messages never look at From's URI). */
   constructor(
     uri: Uri | string,
     public displayName: string | undefined = undefined,
-    public params: Params = new Map(),
+    params?: Params,
     private readonly header = 'uri',
   ) {
     if (typeof uri === 'string') this.uriText = uri;
     else this.parsedUri = uri;
+    this.paramsMap = params;
+  }
+
+  get params(): Params {
+    return (this.paramsMap ??= new Map());
+  }
+
+  set params(value: Params) {
+    this.paramsMap = value;
   }
 
   get uri(): Uri {
@@ -37,18 +50,37 @@ export class NameAddr {
   }
 
   get tag(): string | undefined {
-    return this.params.get('tag') ?? undefined;
+    return this.paramsMap?.get('tag') ?? undefined;
   }
 
   withTag(tag: string): NameAddr {
-    const params = new Map(this.params);
+    const params = new Map(this.paramsMap ?? NO_PARAMS);
     params.set('tag', tag);
     return new NameAddr(this.parsedUri ?? this.uriText!, this.displayName, params, this.header);
   }
 
+  /** What `withTag(tag).toString()` writes, without making the copy. */
+  toStringWithTag(tag: string): string {
+    const name = this.displayName === undefined ? '' : `${quote(this.displayName)} `;
+    let params = '';
+    let tagged = false;
+    if (this.paramsMap !== undefined) {
+      for (const [key, value] of this.paramsMap) {
+        if (key === 'tag') {
+          params += `;tag=${tag}`;
+          tagged = true;
+        } else {
+          params += value === null ? `;${key}` : `;${key}=${value}`;
+        }
+      }
+    }
+    if (!tagged) params += `;tag=${tag}`;
+    return `${name}<${this.uriString}>${params}`;
+  }
+
   toString(): string {
     const name = this.displayName === undefined ? '' : `${quote(this.displayName)} `;
-    return `${name}<${this.uriString}>${formatParams(this.params)}`;
+    return `${name}<${this.uriString}>${this.paramsMap === undefined ? '' : formatParams(this.paramsMap)}`;
   }
 }
 
@@ -86,18 +118,18 @@ export function parseNameAddr(text: string, header: string): NameAddr {
     if (close < 0) fail(header, 'unterminated <URI>');
     const uriText = value.slice(open + 1, close);
     if (uriText !== uriText.trim() || uriText === '') fail(header, 'whitespace inside <URI>');
-    const params = parseParams(value.slice(close + 1));
-    if (!params) fail(header, 'malformed parameters');
-    return new NameAddr(uriText, displayName, params!, header);
+    const params = close + 1 < value.length ? parseParams(value.slice(close + 1)) : undefined;
+    if (params === null) fail(header, 'malformed parameters');
+    return new NameAddr(uriText, displayName, params, header);
   }
   if (displayName !== undefined) fail(header, 'display name without <URI>');
   const semi = value.indexOf(';');
   const uriText = semi >= 0 ? value.slice(0, semi).trimEnd() : value;
   if (uriText === '' || /[\s<>"]/.test(uriText)) fail(header, 'malformed addr-spec');
   if (uriText.includes('?')) fail(header, 'a URI with headers must be enclosed in <>');
-  const params = parseParams(semi >= 0 ? value.slice(semi) : '');
-  if (!params) fail(header, 'malformed parameters');
-  return new NameAddr(uriText, undefined, params!, header);
+  const params = semi >= 0 ? parseParams(value.slice(semi)) : undefined;
+  if (params === null) fail(header, 'malformed parameters');
+  return new NameAddr(uriText, undefined, params, header);
 }
 
 function fail(header: string, why: string): never {

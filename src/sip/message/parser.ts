@@ -6,7 +6,7 @@
  */
 import { SipParseError } from '../errors.js';
 import { isToken, isWhitespace, parseBoundedInt } from '../grammar.js';
-import { canonicalName } from './header-names.js';
+import { canonicalName, commonHeaderNameAt } from './header-names.js';
 import { SipRequest, SipResponse, type HeaderField } from './message.js';
 
 export interface ParseLimits {
@@ -96,9 +96,18 @@ function scanHeaders(text: string, start: number, headers: HeaderField[], limits
     }
     let nameEnd = colon;
     while (nameEnd > lineStart && isFoldChar(source.charCodeAt(nameEnd - 1))) nameEnd--;
-    const written = source.slice(lineStart, nameEnd);
-    if (!isToken(written)) throw new SipParseError('BAD_HEADER_LINE', `invalid header name: ${clip(written)}`);
-    const name = canonicalName(written);
+    // The usual names are recognised in place: no string is cut for them.
+    const common = commonHeaderNameAt(source, lineStart, nameEnd - lineStart);
+    let name: string;
+    let written: string;
+    if (common !== undefined) {
+      name = common.name;
+      written = common.spelling;
+    } else {
+      written = source.slice(lineStart, nameEnd);
+      if (!isToken(written)) throw new SipParseError('BAD_HEADER_LINE', `invalid header name: ${clip(written)}`);
+      name = canonicalName(written);
+    }
     let valueStart = colon + 1;
     while (valueStart < end && isWhitespace(source.charCodeAt(valueStart))) valueStart++;
     while (end > valueStart && isWhitespace(source.charCodeAt(end - 1))) end--;

@@ -13,6 +13,10 @@ export function serializeMessage(message: SipMessage): Buffer {
   }
   head += `Content-Length: ${message.body.length}\r\n\r\n`;
   if (message.body.length === 0) return Buffer.from(head, 'utf8');
-  const headBytes = Buffer.from(head, 'utf8');
-  return Buffer.concat([headBytes, message.body], headBytes.length + message.body.length);
+  // One buffer for head and body, the head encoded straight into it.
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const bytes = Buffer.allocUnsafe(headLength + message.body.length);
+  bytes.write(head, 0, headLength, 'utf8');
+  bytes.set(message.body, headLength);
+  return bytes;
 }

@@ -11,14 +11,27 @@ import type { SipRequest, SipResponse } from './message.js';
 
 const MAX_EXPIRES = 2 ** 32 - 1;
 
+/** Counts of the SINGLE_HEADERS lines, reused by every call (validation never nests). */
+const singleCounts = new Uint32Array(SINGLE_HEADERS.length);
+const SINGLE_INDEX = new Map(SINGLE_HEADERS.map((name, index) => [name, index]));
+
 export function validateMessage(message: SipRequest | SipResponse): void {
-  const counts = new Map<string, number>();
+  singleCounts.fill(0);
+  let contacts = false;
+  let recordRoutes = false;
+  let routes = false;
   for (const field of message.headers) {
-    counts.set(field.name, (counts.get(field.name) ?? 0) + 1);
+    const name = field.name;
+    const single = SINGLE_INDEX.get(name);
+    if (single !== undefined) singleCounts[single]!++;
+    else if (name === 'contact') contacts = true;
+    else if (name === 'record-route') recordRoutes = true;
+    else if (name === 'route') routes = true;
   }
   // RFC 4475 §3.3.8: several values of a single-valued header cannot be reconciled.
-  for (const name of SINGLE_HEADERS) {
-    if ((counts.get(name) ?? 0) > 1) throw new SipParseError('DUPLICATE_HEADER', `more than one ${name} header`, name);
+  for (let i = 0; i < SINGLE_HEADERS.length; i++) {
+    const name = SINGLE_HEADERS[i]!;
+    if (singleCounts[i]! > 1) throw new SipParseError('DUPLICATE_HEADER', `more than one ${name} header`, name);
   }
   void message.vias;
   void message.callId;
@@ -26,9 +39,9 @@ export function validateMessage(message: SipRequest | SipResponse): void {
   void message.to.uri;
   const cseq = message.cseq;
   void message.maxForwards;
-  if (counts.has('contact')) for (const contact of message.contacts) void contact.uri;
-  if (counts.has('record-route')) for (const entry of message.recordRoutes) void entry.uri;
-  if (counts.has('route')) for (const entry of message.routes) void entry.uri;
+  if (contacts) for (const contact of message.contacts) void contact.uri;
+  if (recordRoutes) for (const entry of message.recordRoutes) void entry.uri;
+  if (routes) for (const entry of message.routes) void entry.uri;
   const expires = message.header('expires');
   if (expires !== undefined && parseBoundedInt(expires, MAX_EXPIRES) === null) {
     throw new SipParseError('BAD_HEADER_VALUE', 'Expires: not a delta-seconds value', 'expires');
@@ -41,7 +54,7 @@ export function validateMessage(message: SipRequest | SipResponse): void {
     }
     const uri = request.uri;
     // RFC 3261 §19.1.1: headers are not allowed in a Request-URI.
-    if (uri instanceof SipUri && uri.headers.size > 0) {
+    if (uri instanceof SipUri && uri.headersView.size > 0) {
       throw new SipParseError('BAD_REQUEST_URI', 'headers are not allowed in the Request-URI');
     }
   } else {

@@ -7,6 +7,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import type { SipMessageAny, SipRequest, SipResponse } from '../message/index.js';
+import { releaseParsedHeaders } from '../message/message.js';
 import { defaultTimerValues, type TimerValues } from '../timers.js';
 import { TransportError, type Destination, type InboundMessage, type ResponseTarget, type TransportName } from '../transport/index.js';
 import { InviteClientTransaction, type InviteClientTransactionUser } from './invite-client-transaction.js';
@@ -94,6 +95,8 @@ export class TransactionLayer {
     const transaction = new InviteClientTransaction(this.context, request, destination, user);
     this.track(this.clients, clientKeyOfRequest(request), transaction);
     transaction.start();
+    // The transaction keeps its request until Timer M; the Via parsed for its key is not needed.
+    releaseParsedHeaders(request);
     return transaction;
   }
 
@@ -108,6 +111,7 @@ export class TransactionLayer {
     const transaction = new NonInviteClientTransaction(this.context, request, destination, user);
     this.track(this.clients, clientKeyOfRequest(request), transaction);
     transaction.start();
+    releaseParsedHeaders(request);
     return transaction;
   }
 
@@ -150,7 +154,7 @@ export class TransactionLayer {
       existing.receiveRequest(request);
       return { kind: 'absorbed' };
     }
-    const destination = (): Destination => this.responseDestination(request, inbound);
+    const destination = this.destinationOf(request, inbound);
     if (request.method === 'INVITE') {
       const transaction = new InviteServerTransaction(this.context, request, destination);
       this.track(this.servers, key, transaction);
@@ -186,6 +190,11 @@ export class TransactionLayer {
   private sameRequest(transaction: ServerTransaction, request: SipRequest): boolean {
     if (request.topVia.rfc3261) return true;
     return transaction.request.to.tag === request.to.tag;
+  }
+
+  /** Where responses to `request` go, worked out when the first one is sent. */
+  private destinationOf(request: SipRequest, inbound: InboundMessage): () => Destination {
+    return () => this.responseDestination(request, inbound);
   }
 
   /** §18.2.2, RFC 3581 §4: answer on the request's connection while it is open, else where its Via says. */

@@ -16,17 +16,21 @@ import type { TimerHandle } from '../clock.js';
 import { DigestClient, type DigestAttempt, type DigestClientCredentials } from '../auth/index.js';
 import {
   carriesSessionDescription,
+  DialogError,
   InviteDialogSet,
   type BodyOptions,
+  type InviteDialogSetOptions,
   type ExtraHeaders,
   type OutgoingRequest,
   type RequestOptions,
   type ResponseOptions,
   type SessionDialog,
 } from '../dialog/index.js';
-import { createResponse, NameAddr, parseNameAddr, randomToken, SipRequest, type SipResponse } from '../message/index.js';
-import type { InviteClientTransaction, ServerTransaction, TransactionFailure } from '../transaction/index.js';
+import { createResponse, NameAddr, parseMessage, parseNameAddr, randomToken, SipRequest, type SipResponse } from '../message/index.js';
+import { releaseParsedHeaders } from '../message/message.js';
+import type { InviteClientTransaction, InviteClientTransactionUser, ServerTransaction, TransactionFailure } from '../transaction/index.js';
 import type { Destination } from '../transport/index.js';
+import { joinList } from '../grammar.js';
 import { parseUri, SipUri } from '../uri.js';
 import { Invite2xxRetransmission } from './invite-2xx-retransmission.js';
 import type { DialogOwner, SessionCore } from './session-core.js';
@@ -137,6 +141,8 @@ export interface OutgoingInviteEvents {
   ack: [ack: SipRequest];
 }
 
+const UNLIMITED = { maxMessageSize: Number.POSITIVE_INFINITY, maxHeaders: Number.POSITIVE_INFINITY };
+
 /** Methods whose authentication challenge we answer by re-sending (RFC 3261 §22.2). */
 const MAX_AUTH_ATTEMPTS = 3;
 
@@ -145,7 +151,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   readonly localTag: string;
   private current: OutgoingInviteState = 'calling';
   private invite: SipRequest;
-  private dialogSet: InviteDialogSet;
+  /** The dialogs of the INVITE last sent; none before the first is sent. */
+  private dialogSet: InviteDialogSet | undefined;
+  /** The INVITE transaction while a CANCEL may still be needed for it. */
   private transaction: InviteClientTransaction | undefined;
   private targets: Destination[] = [];
   private confirmedDialog: SessionDialog | undefined;
@@ -155,20 +163,34 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private provisionalReceived = false;
   private cancelTimer: TimerHandle | undefined;
   private sessionTimer: TimerHandle | undefined;
+  // The collections below are made when first needed: most sessions never need some of them,
+  // and a connected call holds its two sessions for as long as it lasts.
   /** Our 2xx responses to re-INVITEs awaiting their ACK, by CSeq. */
-  private readonly retransmissions = new Map<number, Invite2xxRetransmission>();
+  private retransmissions: Map<number, Invite2xxRetransmission> | undefined;
   /** Requests of the peer handed to the application and not yet answered, by transaction. */
-  private readonly unanswered = new Map<ServerTransaction, IncomingDialogRequest>();
+  private unanswered: Map<ServerTransaction, IncomingDialogRequest> | undefined;
   /** Where each ACK of ours went, so that a retransmitted 2xx gets the same ACK sent the same way. */
-  private readonly ackDestinations = new WeakMap<OutgoingRequest, Destination>();
+  private lastAck: { ack: OutgoingRequest; destination: Destination } | undefined;
+  /** The same for earlier ACKs (of earlier re-INVITEs), while the dialog keeps them. */
+  private olderAckDestinations: WeakMap<OutgoingRequest, Destination> | undefined;
   private digest: DigestClient | undefined;
   private digestAttempt: DigestAttempt | undefined;
   private authAttempts = 0;
   private redirects = 0;
   private lastLocal: BodyOptions | undefined;
-  private lastRemote: string | undefined;
+  /** The body of the latest description the peer sent: text only when asked for. */
+  private lastRemote: Buffer | undefined;
+  /** The final response to the INVITE, while it is handled (and for good when it did not come from the wire). */
   private finalResponse: SipResponse | undefined;
-  private readonly createdSets: InviteDialogSet[] = [];
+  /**
+   * Once handled, a final response from the wire is held weakly with the bytes it came as: whoever
+   * keeps it gets the same object from `response`, and if nobody does it is parsed again from
+   * them. A session lasts as long as its call, and the parsed message is most of what it holds.
+   */
+  private finalResponseRef: WeakRef<SipResponse> | undefined;
+  private finalResponseBytes: Buffer | undefined;
+  private createdSets: InviteDialogSet[] | undefined;
+  private dialogSetOptions: InviteDialogSetOptions | undefined;
 
   constructor(
     private readonly core: SessionCore,
@@ -178,7 +200,6 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.callId = options.callId ?? `${randomToken(12)}`;
     this.localTag = randomToken();
     this.invite = this.buildInvite(1);
-    this.dialogSet = this.newDialogSet(this.invite);
     if (options.credentials) this.digest = new DigestClient({ credentials: options.credentials });
     if (options.body !== undefined) this.lastLocal = { body: options.body, contentType: options.contentType };
   }
@@ -199,17 +220,29 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   /** The final response to the INVITE, once there is one. */
   get response(): SipResponse | undefined {
-    return this.finalResponse;
+    if (this.finalResponse !== undefined) return this.finalResponse;
+    const held = this.finalResponseRef?.deref();
+    if (held !== undefined || this.finalResponseBytes === undefined) return held;
+    // It was accepted once, under whatever limits the transport had.
+    const again = parseMessage(this.finalResponseBytes, UNLIMITED) as SipResponse;
+    this.finalResponseRef = new WeakRef(again);
+    return again;
+  }
+
+  private setFinalResponse(response: SipResponse): void {
+    this.finalResponse = response;
+    this.finalResponseRef = undefined;
+    this.finalResponseBytes = undefined;
   }
 
   /** Every dialog set of this session's INVITEs (one per attempt), registered with the UA's registry. */
   get dialogSets(): readonly InviteDialogSet[] {
-    return this.createdSets;
+    return this.createdSets ?? [];
   }
 
   /** The latest session description the peer sent (offer or answer). */
   get remoteDescription(): string | undefined {
-    return this.lastRemote;
+    return this.lastRemote?.toString('utf8');
   }
 
   /** Sends the INVITE (after locating the next hop, RFC 3263). */
@@ -263,25 +296,24 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
    */
   reinvite(options: RequestOptions = {}): Promise<SipResponse> {
     const dialog = this.requireConfirmed('re-INVITE');
-    return new Promise<SipResponse>((resolve) => {
-      let glareRetried = false;
-      const attempt = (): void => {
-        if (this.current !== 'confirmed') {
-          resolve(createResponse(this.invite, 481, 'Call/Transaction Does Not Exist'));
-          return;
-        }
-        const outgoing = dialog.createRequest('INVITE', options);
-        if (options.body !== undefined) this.lastLocal = options;
-        void this.sendReinvite(dialog, outgoing, (response) => {
-          if (response.status === 491 && !glareRetried) {
-            glareRetried = true;
-            dialog.scheduleGlareRetry(attempt);
-            return;
-          }
-          resolve(response);
-        });
-      };
-      attempt();
+    return new Promise<SipResponse>((resolve) => this.reinviteAttempt(dialog, options, resolve, false));
+  }
+
+  // (Callbacks here and below are passed as arguments, not held in variables or properties:
+  // tsx names every function held in those as it is made, at a cost higher than the call's.)
+  private reinviteAttempt(dialog: SessionDialog, options: RequestOptions, resolve: (response: SipResponse) => void, glareRetried: boolean): void {
+    if (this.current !== 'confirmed') {
+      resolve(createResponse(this.invite, 481, 'Call/Transaction Does Not Exist'));
+      return;
+    }
+    const outgoing = dialog.createRequest('INVITE', options);
+    if (options.body !== undefined) this.lastLocal = options;
+    void this.sendReinvite(dialog, outgoing, (response) => {
+      if (response.status === 491 && !glareRetried) {
+        dialog.scheduleGlareRetry(() => this.reinviteAttempt(dialog, options, resolve, true));
+        return;
+      }
+      resolve(response);
     });
   }
 
@@ -307,18 +339,20 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const invite = new SipRequest('INVITE', uri);
     invite.addHeader('max-forwards', this.core.dialogOptions.maxForwards ?? 70);
     for (const route of options.route ?? []) invite.addHeader('route', route);
-    invite.addHeader('from', from.withTag(this.localTag));
+    invite.addHeader('from', from.toStringWithTag(this.localTag));
     invite.addHeader('to', new NameAddr(to.uri, to.displayName));
     invite.addHeader('call-id', this.callId);
     invite.addHeader('cseq', `${cseq} INVITE`);
     invite.addHeader('contact', options.contact);
     const capabilities = this.core.dialogOptions.capabilities;
     if (capabilities) {
-      invite.addHeader('allow', capabilities.allow.join(', '));
+      invite.addHeader('allow', joinList(capabilities.allow));
       // 100rel only when asked for: a reliable 1xx may carry the offer, and a 3PCC leg has no
       // answer for it before the other leg answers (RFC 3262 §5, RFC 3725 §8).
-      const supported = capabilities.supported.filter((tag) => tag !== '100rel' || options.reliableProvisionals === true);
-      if (supported.length > 0) invite.addHeader('supported', supported.join(', '));
+      const withReliable = options.reliableProvisionals === true;
+      if (capabilities.supported.some((tag) => tag !== '100rel' || withReliable)) {
+        invite.addHeader('supported', joinList(capabilities.supported, withReliable ? undefined : '100rel'));
+      }
     }
     if (options.sessionExpires !== undefined) invite.addHeader('session-expires', `${options.sessionExpires};refresher=uac`);
     if (this.core.product) invite.addHeader('user-agent', this.core.product);
@@ -331,8 +365,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   }
 
   private newDialogSet(invite: SipRequest): InviteDialogSet {
-    const set = new InviteDialogSet(invite, { ...this.core.dialogOptions, registry: this.core.registry });
-    this.createdSets.push(set);
+    // Our Contact is the one the INVITE carries: the dialog takes it as it is, unparsed.
+    this.dialogSetOptions ??= Object.assign({}, this.core.dialogOptions, { registry: this.core.registry, localContact: this.options.contact });
+    const set = new InviteDialogSet(invite, this.dialogSetOptions);
+    if (this.createdSets === undefined) this.createdSets = [set];
+    else this.createdSets.push(set);
     return set;
   }
 
@@ -360,10 +397,14 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.invite = attempt;
     this.dialogSet = this.newDialogSet(attempt);
     this.provisionalReceived = false;
-    this.transaction = this.core.transactions.sendInvite(attempt, destination, {
-      onResponse: (response) => this.guard(() => this.receiveInviteResponse(response)),
-      onFailure: (failure) => this.guard(() => this.inviteFailed(attempt, failure)),
-    });
+    this.transaction = this.core.transactions.sendInvite(
+      attempt,
+      destination,
+      transactionUser(
+        (response) => this.guard(() => this.receiveInviteResponse(response)),
+        (failure) => this.guard(() => this.inviteFailed(attempt, failure)),
+      ),
+    );
   }
 
   private inviteFailed(invite: SipRequest, failure: TransactionFailure): void {
@@ -388,7 +429,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       // §9.1: any provisional response, a 100 Trying too, lets a CANCEL asked for earlier go out.
       if (this.cancelRequested !== false) this.sendCancel();
     }
-    const outcome = this.dialogSet.receiveResponse(response);
+    const outcome = this.dialogSet!.receiveResponse(response);
     switch (outcome.kind) {
       case 'trying':
         this.targets = []; // RFC 3263 §4.3: once a server answered, we stay with it
@@ -408,7 +449,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
         return;
       case 'unwanted':
         this.sendAck(outcome.ack);
-        void this.sendNonInvite(outcome.bye, () => undefined);
+        void this.sendNonInvite(outcome.bye, (response) => byeAnswered(outcome.dialog, response));
         return;
       case 'rejected':
         this.rejected(response);
@@ -420,7 +461,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   private provisional(response: SipResponse): void {
     if (this.current === 'calling') this.current = 'proceeding';
-    if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
+    if (carriesSessionDescription(response)) this.lastRemote = response.body;
     this.emit('provisional', response);
   }
 
@@ -433,11 +474,14 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   }
 
   private answered(dialog: SessionDialog, response: SipResponse): void {
-    this.finalResponse = response;
+    this.setFinalResponse(response);
     this.confirmedDialog = dialog;
+    // Answered: no CANCEL can follow (§9.1), and the transaction layer keeps the transaction
+    // for the 2xx retransmissions until Timer M.
+    this.transaction = undefined;
     this.clearCancelTimer();
     this.core.attachDialog(dialog, this);
-    if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
+    if (carriesSessionDescription(response)) this.lastRemote = response.body;
     this.current = 'answered';
     if (this.cancelRequested !== false) {
       // The 2xx crossed our CANCEL (§9.1): ACK it, then BYE.
@@ -446,7 +490,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     }
     const offerInResponse = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
     if (offerInResponse) {
-      this.emit('answered', response, true);
+      try {
+        this.emit('answered', response, true);
+      } finally {
+        this.releaseHandled();
+      }
       return;
     }
     // The 2xx holds the answer to our offer: ACK at once. The events follow the states,
@@ -458,12 +506,31 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       this.emit('answered', response, false);
     } finally {
       if (this.current === 'confirmed') this.emit('confirmed');
+      this.releaseHandled();
+    }
+  }
+
+  /**
+   * The INVITE and its final response stay (currentInvite, response) for as long as the session
+   * lasts; what was parsed of them to get the dialog going goes (it is parsed again if asked for).
+   */
+  private releaseHandled(): void {
+    releaseParsedHeaders(this.invite);
+    const response = this.finalResponse;
+    if (response === undefined) return;
+    // `raw` is dropped whenever the message is changed: then it is kept as it is.
+    if (response.raw !== undefined) {
+      this.finalResponseRef = new WeakRef(response);
+      this.finalResponseBytes = response.raw;
+      this.finalResponse = undefined;
+    } else {
+      releaseParsedHeaders(response);
     }
   }
 
   private rejected(response: SipResponse): void {
     const status = response.status;
-    this.finalResponse = response;
+    this.setFinalResponse(response);
     if ((status === 401 || status === 407) && this.retryWithCredentials(response)) return;
     if (status >= 300 && status < 400 && this.followRedirect(response)) return;
     this.clearCancelTimer();
@@ -516,6 +583,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private fail(failure: InviteFailure): void {
     if (this.current === 'failed' || this.current === 'ended') return;
     this.current = 'failed';
+    this.transaction = undefined;
     this.clearCancelTimer();
     this.core.detach(this);
     this.emit('failed', failure);
@@ -549,7 +617,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   private ackThenBye(reason: string | undefined): void {
     const dialog = this.confirmedDialog;
-    const response = this.finalResponse;
+    const response = this.response;
     if (!dialog || !response) return;
     if (this.current !== 'answered') {
       this.sendBye(reason);
@@ -563,7 +631,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.sendAck(ack);
     if (reason !== undefined) bye.request.addHeader('reason', reason);
     this.end({ cause: 'local-bye' });
-    void this.sendNonInvite(bye, () => undefined, true);
+    void this.sendNonInvite(bye, (response) => byeAnswered(dialog, response), true);
   }
 
   private sendBye(reason: string | undefined, cause: SessionEndCause = 'local-bye'): void {
@@ -572,7 +640,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const headers: [string, string][] = reason === undefined ? [] : [['reason', reason]];
     const bye = dialog.createRequest('BYE', { headers });
     this.end({ cause });
-    void this.sendNonInvite(bye, () => undefined, true);
+    void this.sendNonInvite(bye, (response) => byeAnswered(dialog, response), true);
   }
 
   private sendAck(ack: OutgoingRequest): void {
@@ -581,15 +649,21 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       this.resolveOnce(ack.nextHop).then(
         (destination) => {
           if (!ack.request.hasHeader('via')) ack.request.prependHeader('via', this.core.transactions.createVia(destination.transport));
-          this.ackDestinations.set(ack, destination);
+          this.noteAckDestination(ack, destination);
           return this.core.transactions.sendStateless(ack.request, destination);
         },
         (error: unknown) => this.core.reportError(error),
       ).catch((error: unknown) => this.core.reportError(error));
       return;
     }
-    const destination = this.ackDestinations.get(ack);
+    const destination = this.lastAck?.ack === ack ? this.lastAck.destination : this.olderAckDestinations?.get(ack);
     if (destination) this.core.transactions.sendStateless(ack.request, destination).catch((error: unknown) => this.core.reportError(error));
+  }
+
+  private noteAckDestination(ack: OutgoingRequest, destination: Destination): void {
+    const last = this.lastAck;
+    if (last !== undefined && last.ack !== ack) (this.olderAckDestinations ??= new WeakMap()).set(last.ack, last.destination);
+    this.lastAck = { ack, destination };
   }
 
   private async resolveOnce(uri: SipUri): Promise<Destination> {
@@ -613,21 +687,29 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       onFinal(createResponse(request, 503, 'Service Unavailable'));
       return;
     }
-    this.core.transactions.sendRequest(request, destination, {
-      onResponse: (response) =>
-        this.guard(() => {
-          if (response.status < 200) return;
-          if (authRetry && (response.status === 401 || response.status === 407) && attempt < MAX_AUTH_ATTEMPTS) {
-            const retried = this.withCredentials(request, response);
-            if (retried) {
-              void this.sendNonInvite({ request: retried, nextHop: outgoing.nextHop }, onFinal, authRetry, attempt + 1);
-              return;
+    // The transaction outlives the exchange (Timer K): what the callback holds goes once it is called.
+    const exchange: Exchange = { pending: onFinal };
+    this.core.transactions.sendRequest(
+      request,
+      destination,
+      transactionUser(
+        (response) =>
+          this.guard(() => {
+            if (response.status < 200 || exchange.pending === undefined) return;
+            if (authRetry && (response.status === 401 || response.status === 407) && attempt < MAX_AUTH_ATTEMPTS) {
+              const retried = this.withCredentials(request, response);
+              if (retried) {
+                const callback = exchange.pending;
+                exchange.pending = undefined;
+                void this.sendNonInvite({ request: retried, nextHop: outgoing.nextHop }, callback, authRetry, attempt + 1);
+                return;
+              }
             }
-          }
-          onFinal(response);
-        }),
-      onFailure: (failure) => this.guard(() => onFinal(createResponse(request, failure.kind === 'timeout' ? 408 : 503))),
-    });
+            finishExchange(exchange, response);
+          }),
+        (failure) => this.guard(() => finishExchange(exchange, createResponse(request, failure.kind === 'timeout' ? 408 : 503))),
+      ),
+    );
   }
 
   /** A copy of `request` with CSeq one higher and credentials for the challenge, or undefined. */
@@ -655,30 +737,36 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       onFinal(failed);
       return;
     }
-    let finished = false;
-    this.core.transactions.sendInvite(request, destination, {
-      onResponse: (response) =>
-        this.guard(() => {
-          const outcome = this.dialogResponse(dialog, response);
-          if (outcome === 'retransmission' || response.status < 200 || finished) return;
-          finished = true;
-          if (response.status < 300) {
-            if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
-            // With our offer in the re-INVITE the 2xx holds the answer: ACK at once. Without,
-            // it holds an offer and the application ACKs with its answer.
-            if (carriesSessionDescription(request) || !carriesSessionDescription(response)) this.sendAck(dialog.createAck());
-          }
-          onFinal(response);
-        }),
-      onFailure: (failure) =>
-        this.guard(() => {
-          if (finished) return;
-          finished = true;
-          const synthetic = createResponse(request, failure.kind === 'timeout' ? 408 : 503);
-          this.dialogResponse(dialog, synthetic);
-          onFinal(synthetic);
-        }),
-    });
+    // The transaction outlives the exchange (Timer M): what the callback holds goes once it is
+    // called (a promise of reinvite() would keep the response it resolved with).
+    // The transaction outlives the exchange (Timer M): what the callback holds goes once it is
+    // called (a promise of reinvite() would keep the response it resolved with).
+    const exchange: Exchange = { pending: onFinal };
+    this.core.transactions.sendInvite(
+      request,
+      destination,
+      transactionUser(
+        (response) =>
+          this.guard(() => {
+            const outcome = this.dialogResponse(dialog, response);
+            if (outcome === 'retransmission' || response.status < 200 || exchange.pending === undefined) return;
+            if (response.status < 300) {
+              if (carriesSessionDescription(response)) this.lastRemote = response.body;
+              // With our offer in the re-INVITE the 2xx holds the answer: ACK at once. Without,
+              // it holds an offer and the application ACKs with its answer.
+              if (carriesSessionDescription(request) || !carriesSessionDescription(response)) this.sendAck(dialog.createAck());
+            }
+            finishExchange(exchange, response);
+          }),
+        (failure) =>
+          this.guard(() => {
+            if (exchange.pending === undefined) return;
+            const synthetic = createResponse(request, failure.kind === 'timeout' ? 408 : 503);
+            this.dialogResponse(dialog, synthetic);
+            finishExchange(exchange, synthetic);
+          }),
+      ),
+    );
   }
 
   /** Passes a response to the dialog; 408/481 end the session (RFC 3261 §12.2.1.2). */
@@ -712,10 +800,14 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     }
     if (verdict.kind === 'ignore') return;
     switch (request.method) {
-      case 'BYE':
+      case 'BYE': {
         transaction.respond(dialog.createResponse(request, 200));
-        this.end({ cause: 'remote-bye', request, ...(request.header('reason') !== undefined ? { reason: request.header('reason')! } : {}) });
+        const ending: SessionEnding = { cause: 'remote-bye', request };
+        const reason = request.header('reason');
+        if (reason !== undefined) ending.reason = reason;
+        this.end(ending);
         return;
+      }
       case 'INVITE':
         this.incoming('reinvite', request, transaction, dialog, () => 488);
         return;
@@ -738,16 +830,16 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     dialog: SessionDialog,
     unheard: (asked: IncomingDialogRequest) => number,
   ): void {
-    if (carriesSessionDescription(request)) this.lastRemote = request.body.toString('utf8');
+    if (carriesSessionDescription(request)) this.lastRemote = request.body;
     const asked = new IncomingDialogRequest(request, (status, options) => {
-      if (status >= 200) this.unanswered.delete(transaction);
+      if (status >= 200) this.unanswered?.delete(transaction);
       const response = dialog.createResponse(request, status, options);
       if (options.body !== undefined && status >= 200 && status < 300) this.lastLocal = options;
       transaction.respond(response);
       if (request.method === 'INVITE' && status >= 200 && status < 300) this.await2xxAck(response, transaction);
       if (status >= 200 && status < 300 && (request.method === 'INVITE' || request.method === 'UPDATE')) this.scheduleSessionTimer();
     });
-    this.unanswered.set(transaction, asked);
+    (this.unanswered ??= new Map()).set(transaction, asked);
     if (this.listenerCount(event) === 0) {
       asked.respond(unheard(asked));
       return;
@@ -762,8 +854,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   }
 
   receiveCancel(invite: ServerTransaction): void {
-    const asked = this.unanswered.get(invite);
-    this.unanswered.delete(invite);
+    const asked = this.unanswered?.get(invite);
+    this.unanswered?.delete(invite);
     if (asked && !asked.isAnswered) asked.respond(487);
   }
 
@@ -783,10 +875,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       () => transaction.respond(response),
       () =>
         this.guard(() => {
-          this.retransmissions.delete(cseq);
+          this.retransmissions?.delete(cseq);
           if (this.current === 'confirmed') this.sendBye('SIP;cause=408;text="ACK not received"', 'ack-timeout');
         }),
     );
+    this.retransmissions ??= new Map();
     this.retransmissions.get(cseq)?.stop();
     this.retransmissions.set(cseq, retransmission);
   }
@@ -795,10 +888,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const dialog = this.confirmedDialog;
     if (!dialog) return;
     const verdict = dialog.receiveRequest(ack);
-    this.retransmissions.get(ack.cseq.seq)?.acknowledged();
-    this.retransmissions.delete(ack.cseq.seq);
+    this.retransmissions?.get(ack.cseq.seq)?.acknowledged();
+    this.retransmissions?.delete(ack.cseq.seq);
     if (verdict.kind !== 'accept') return;
-    if (carriesSessionDescription(ack)) this.lastRemote = ack.body.toString('utf8');
+    if (carriesSessionDescription(ack)) this.lastRemote = ack.body;
     this.emit('ack', ack);
   }
 
@@ -816,11 +909,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.current = 'ended';
     this.core.clock.cancel(this.sessionTimer);
     this.clearCancelTimer();
-    for (const retransmission of this.retransmissions.values()) retransmission.stop();
-    this.retransmissions.clear();
+    for (const retransmission of this.retransmissions?.values() ?? []) retransmission.stop();
+    this.retransmissions = undefined;
     // RFC 3261 §15.1.2: requests of the peer still unanswered when the session ends get 487.
-    for (const asked of [...this.unanswered.values()]) this.guard(() => asked.respond(487));
-    this.unanswered.clear();
+    for (const asked of [...(this.unanswered?.values() ?? [])]) this.guard(() => asked.respond(487));
+    this.unanswered = undefined;
     this.confirmedDialog?.terminate();
     this.core.detach(this);
     this.emit('ended', ending);
@@ -864,6 +957,35 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     } catch (error) {
       this.core.reportError(error);
     }
+  }
+}
+
+/** A request's exchange: whom its final response goes to, until it has gone. */
+interface Exchange {
+  pending: ((response: SipResponse) => void) | undefined;
+}
+
+function finishExchange(exchange: Exchange, response: SipResponse): void {
+  const callback = exchange.pending;
+  exchange.pending = undefined;
+  callback?.(response);
+}
+
+/** A transaction user from its two callbacks (given as arguments, so that tsx does not name them one by one). */
+function transactionUser(onResponse: (response: SipResponse) => void, onFailure: (failure: TransactionFailure) => void): InviteClientTransactionUser {
+  return { onResponse, onFailure };
+}
+
+/**
+ * The final response to a BYE goes to its (ended) dialog, which forgets the request then:
+ * an ended session is kept for 64*T1, and with it what its dialog still waits for.
+ */
+function byeAnswered(dialog: SessionDialog, response: SipResponse): void {
+  try {
+    dialog.receiveResponse(response);
+  } catch (error) {
+    // A response the dialog does not take as its own (RFC 2543 peers without tags) changes nothing.
+    if (!(error instanceof DialogError)) throw error;
   }
 }
 

@@ -41,32 +41,33 @@ export interface UasCheckOptions {
  * Returns the response that ends the request here, or undefined when it should go on to a
  * dialog or the application. ACK never gets a response (§17.2.3).
  */
+function reply(request: SipRequest, capabilities: UasCapabilities, options: UasCheckOptions, status: number): SipResponse {
+  const response = createResponse(request, status, undefined, options.toTag);
+  if (capabilities.server) response.setHeader('server', capabilities.server);
+  return response;
+}
+
 export function checkRequest(request: SipRequest, capabilities: UasCapabilities, options: UasCheckOptions): SipResponse | undefined {
   if (request.method === 'ACK') return undefined;
-  const reply = (status: number): SipResponse => {
-    const response = createResponse(request, status, undefined, options.toTag);
-    if (capabilities.server) response.setHeader('server', capabilities.server);
-    return response;
-  };
 
   // §8.2.1: method inspection.
   if (!capabilities.allow.includes(request.method)) {
-    const response = reply(KNOWN_METHODS.has(request.method) ? 405 : 501);
+    const response = reply(request, capabilities, options, KNOWN_METHODS.has(request.method) ? 405 : 501);
     response.setHeader('allow', capabilities.allow.join(', '));
     return response;
   }
 
   // §8.2.2.1: a scheme we do not understand.
   const scheme = request.uri.scheme;
-  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') return reply(416);
+  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') return reply(request, capabilities, options, 416);
 
   // §12.2.2: a request with a To tag that matches no dialog (CANCEL is matched by transaction).
-  if (request.method !== 'CANCEL' && request.to.tag !== undefined && !options.inDialog) return reply(481);
+  if (request.method !== 'CANCEL' && request.to.tag !== undefined && !options.inDialog) return reply(request, capabilities, options, 481);
 
   // §8.2.2.3: extensions the UAC insists on. Proxy-Require is for proxies and ignored here.
   const unsupported = request.optionTags('require').filter((tag) => !capabilities.supported.includes(tag));
   if (unsupported.length > 0 && request.method !== 'CANCEL') {
-    const response = reply(420);
+    const response = reply(request, capabilities, options, 420);
     response.setHeader('unsupported', unsupported.join(', '));
     return response;
   }
@@ -75,7 +76,7 @@ export function checkRequest(request: SipRequest, capabilities: UasCapabilities,
   if (request.body.length > 0 && SESSION_METHODS.has(request.method)) {
     const type = request.contentType;
     if (type !== undefined && !capabilities.accept.includes(type) && !type.startsWith('multipart/')) {
-      const response = reply(415);
+      const response = reply(request, capabilities, options, 415);
       response.setHeader('accept', capabilities.accept.join(', '));
       return response;
     }
@@ -86,7 +87,7 @@ export function checkRequest(request: SipRequest, capabilities: UasCapabilities,
     const accepted = request.headerValues('accept').map((v) => v.split(';')[0]!.trim().toLowerCase());
     const acceptable = accepted.some((type) => type === '*/*' || type === 'application/*' || capabilities.accept.includes(type));
     if (!acceptable) {
-      const response = reply(406);
+      const response = reply(request, capabilities, options, 406);
       response.setHeader('accept', capabilities.accept.join(', '));
       return response;
     }

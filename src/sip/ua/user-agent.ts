@@ -76,6 +76,10 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   private readonly uasCapabilities: UasCapabilities;
   private readonly incomingInviteStatus: number;
   private readonly owners = new Map<SessionDialog, DialogOwner>();
+  /** The same, the other way round: what detach() forgets. */
+  private readonly dialogsOf = new Map<DialogOwner, SessionDialog[]>();
+  /** Our Contact for INVITEs, by transport: one object for every session while the address stays. */
+  private readonly inviteContacts = new Map<TransportName, NameAddr>();
   /** Our INVITE sessions by Call-ID and From tag: where responses no transaction claims go. */
   private readonly sessions = new Map<string, OutgoingInviteSession>();
   private readonly answeredByCore: Record<number, number> = {};
@@ -121,7 +125,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       dialogOptions,
       product: options.product,
       resolve: (uri) => this.resolve(uri),
-      attachDialog: (dialog, owner) => this.owners.set(dialog, owner),
+      attachDialog: (dialog, owner) => this.attachDialog(dialog, owner),
       detach: (owner) => this.detach(owner),
       reportError: (error) => this.reportError(error),
     };
@@ -134,7 +138,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
    */
   invite(options: InviteOptions): OutgoingInviteSession {
     const transport = transportOf(options.requestUri ?? options.to);
-    const session = new OutgoingInviteSession(this.core, { ...options, contact: this.contact(transport) });
+    // Object.assign, not a spread with an extra property: V8 takes a slow path for those.
+    const session = new OutgoingInviteSession(this.core, Object.assign({}, options, { contact: this.inviteContact(transport) }));
     this.sessions.set(`${session.callId}\n${session.localTag}`, session);
     void session.start().catch((error: unknown) => this.reportError(error));
     return session;
@@ -146,6 +151,18 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     const params = new Map<string, string | null>();
     if (transport !== 'udp') params.set('transport', transport);
     return new NameAddr(new SipUri({ user: this.contactUser, host, port, params }));
+  }
+
+  private inviteContact(transport: TransportName): NameAddr {
+    const { host, port } = this.transport.localEndpoint(transport);
+    const known = this.inviteContacts.get(transport);
+    if (known !== undefined) {
+      const uri = known.uri as SipUri;
+      if (uri.host === host && uri.port === port) return known;
+    }
+    const contact = this.contact(transport);
+    this.inviteContacts.set(transport, contact);
+    return contact;
   }
 
   stats(): UserAgentStats {
@@ -161,7 +178,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   /** RFC 3263 where a locator is given; IP literals straight away. */
   async resolve(uri: SipUri): Promise<Destination[]> {
     const transport = (uri.transport as SipTransport | undefined) ?? (uri.secure ? 'tls' : undefined);
-    const host = uri.params.get('maddr') ?? uri.host;
+    const host = uri.paramsView.get('maddr') ?? uri.host;
     if (this.locator) {
       const targets = await this.locator.locate({ host, ...(uri.port !== undefined ? { port: uri.port } : {}), ...(transport ? { transport } : {}), secure: uri.secure });
       return targets.map((target) => ({ transport: target.transport, address: target.address, port: target.port }));
@@ -270,12 +287,26 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     transaction.respond(response);
   }
 
+  private attachDialog(dialog: SessionDialog, owner: DialogOwner): void {
+    const previous = this.owners.get(dialog);
+    if (previous === owner) return;
+    if (previous !== undefined) {
+      const list = this.dialogsOf.get(previous);
+      const index = list === undefined ? -1 : list.indexOf(dialog);
+      if (index >= 0) list!.splice(index, 1);
+    }
+    this.owners.set(dialog, owner);
+    const list = this.dialogsOf.get(owner);
+    if (list === undefined) this.dialogsOf.set(owner, [dialog]);
+    else list.push(dialog);
+  }
+
   private detach(owner: DialogOwner): void {
-    for (const [dialog, known] of this.owners) {
-      if (known !== owner) continue;
+    for (const dialog of this.dialogsOf.get(owner) ?? []) {
       this.owners.delete(dialog);
       this.registry.remove(dialog);
     }
+    this.dialogsOf.delete(owner);
     if (owner instanceof OutgoingInviteSession) {
       const key = `${owner.callId}\n${owner.localTag}`;
       // A 2xx may still come back for a while (RFC 6026 §8.4, Timer M): keep the route to the

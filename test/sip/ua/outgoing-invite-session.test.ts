@@ -2,6 +2,8 @@
 // transport: every message is asserted as the peer would see it.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { checkDigestResponse, parseCredentials, type DigestCredentials } from '../../../src/sip/auth/index.js';
 import { DialogError } from '../../../src/sip/dialog/index.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message/index.js';
@@ -328,6 +330,27 @@ describe('OutgoingInviteSession: the answer (RFC 3261 §13.2.2.4)', () => {
     assert.equal(session.remoteDescription, ANSWER);
     assert.equal(session.dialog?.remoteTag, BOB_TAG);
     assert.equal(session.response?.status, 200);
+  });
+
+  it('keeps the final response as the bytes it came in: the same object while anyone holds it, an equal one once nobody does', async () => {
+    const env = createEnv();
+    // The 2xx is looked at in here only, so that nothing but the session can keep it.
+    const seen = await (async () => {
+      const { session, ok } = await answeredCall(env);
+      assert.equal(session.response, ok, 'held by the test: the very object');
+      return { session, lines: ok.headers.map((field) => `${field.name}: ${field.value}`), body: ok.body.toString('utf8'), raw: ok.raw!, weak: new WeakRef(ok) };
+    })();
+    const collect = collector();
+    await dropReferences(collect, seen.weak);
+    const again = seen.session.response!;
+    if (collect) assert.equal(seen.weak.deref(), undefined, 'nothing held the 2xx: it was collected');
+    assert.equal(again.status, 200);
+    assert.equal(again.reason, 'OK');
+    assert.deepEqual(again.headers.map((field) => `${field.name}: ${field.value}`), seen.lines);
+    assert.equal(again.body.toString('utf8'), seen.body);
+    assert.equal(again.to.tag, BOB_TAG);
+    assert.ok(again.raw !== undefined && Buffer.compare(again.raw, seen.raw) === 0);
+    assert.equal(seen.session.response, again, 'then that one while it is held');
   });
 
   it('a retransmitted 2xx gets the same ACK again: identical bytes, same branch, same destination', async () => {
@@ -1035,3 +1058,21 @@ describe('OutgoingInviteSession: session timers (RFC 4028)', () => {
     assert.equal(env.net.requests('INVITE').length, 2);
   });
 });
+
+/** A full GC, when the test runner lets us have one (through V8's flags, as --expose-gc would). */
+function collector(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lets the current job end (WeakRefs hold their target until it does), then collects. */
+async function dropReferences(collect: (() => void) | undefined, weak: WeakRef<object>): Promise<void> {
+  for (let i = 0; i < 5 && weak.deref() !== undefined; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    collect?.();
+  }
+}
