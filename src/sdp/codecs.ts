@@ -155,8 +155,16 @@ export function commonCodecs(a: MediaDescription, b: MediaDescription): CodecMat
  * type and not by position.
  */
 export function hasCommonCodec(a: SessionDescription, b: SessionDescription, mediaType = 'audio'): boolean {
-  const bMedia = enabledMedia(b, mediaType);
-  return enabledMedia(a, mediaType).some((mediaA) => bMedia.some((mediaB) => commonCodecs(mediaA, mediaB).length > 0));
+  // commonCodecs(mediaA, mediaB).length > 0, with each m-line's codecs worked out once.
+  const bCodecs = enabledMedia(b, mediaType).map(mediaCodecs);
+  if (bCodecs.length === 0) return false;
+  for (const mediaA of enabledMedia(a, mediaType)) {
+    for (const codecA of mediaCodecs(mediaA)) {
+      if (codecA.addOn) continue;
+      if (bCodecs.some((codecs) => codecs.some((codecB) => sameCodec(codecA, codecB)))) return true;
+    }
+  }
+  return false;
 }
 
 function enabledMedia(description: SessionDescription, mediaType: string): MediaDescription[] {

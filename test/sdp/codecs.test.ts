@@ -85,6 +85,19 @@ describe('codecs', () => {
     assert.equal(hasCommonCodec(video, parseSdp(ANSWER_WITH_REJECTED_VIDEO), 'video'), false);
   });
 
+  it('agrees with commonCodecs() for every pair of enabled streams of the fixtures, whatever the media type', () => {
+    const all = [SIPP_OFFER, BARESIP_OFFER, VIDEO_OFFER, ANSWER_WITH_REJECTED_VIDEO, G729_IPV6_OFFER].map((body) => parseSdp(body));
+    for (const a of all) {
+      for (const b of all) {
+        for (const type of ['audio', 'video', 'image']) {
+          const enabled = (d: typeof a) => d.media.filter((m) => m.type === type && m.port !== 0);
+          const expected = enabled(a).some((ma) => enabled(b).some((mb) => commonCodecs(ma, mb).length > 0));
+          assert.equal(hasCommonCodec(a, b, type), expected);
+        }
+      }
+    }
+  });
+
   it('ignores disabled streams', () => {
     const disabled = parseSdp(SIPP_OFFER.replace('m=audio 6000', 'm=audio 0'));
     assert.equal(hasCommonCodec(disabled, parseSdp(BARESIP_OFFER)), false);

@@ -4,7 +4,8 @@
  */
 import type { SipRequest, SipResponse } from '../message/index.js';
 import { dialogIdOf, dialogKey, type DialogId } from './dialog-id.js';
-import type { InviteDialogSet } from './invite-dialog-set.js';
+import { flatString } from '../grammar.js';
+import { InviteDialogSet } from './invite-dialog-set.js';
 import { createDialogDoesNotExist } from './responses.js';
 import type { SessionDialog } from './session-dialog.js';
 
@@ -23,19 +24,30 @@ export type RequestMatch =
 export class DialogRegistry {
   private readonly dialogs = new Map<string, SessionDialog>();
   private readonly inviteSets = new Map<string, InviteDialogSet>();
+  /** The key each dialog and set was filed under (their IDs never change): made once, not per lookup. */
+  private readonly keys = new WeakMap<SessionDialog | InviteDialogSet, string>();
 
   get size(): number {
     return this.dialogs.size;
   }
 
   add(dialog: SessionDialog): void {
-    this.dialogs.set(dialogKey(dialog.id), dialog);
+    this.dialogs.set(this.keyOf(dialog), dialog);
   }
 
   /** Forgets a dialog (once terminated and its last transactions are over). */
   remove(dialog: SessionDialog): void {
-    const key = dialogKey(dialog.id);
+    const key = this.keyOf(dialog);
     if (this.dialogs.get(key) === dialog) this.dialogs.delete(key);
+  }
+
+  private keyOf(entry: SessionDialog | InviteDialogSet): string {
+    let key = this.keys.get(entry);
+    if (key === undefined) {
+      key = flatString(entry instanceof InviteDialogSet ? `${entry.callId}\n${entry.localTag}` : dialogKey(entry.id));
+      this.keys.set(entry, key);
+    }
+    return key;
   }
 
   get(id: DialogId): SessionDialog | undefined {
@@ -61,12 +73,12 @@ export class DialogRegistry {
   }
 
   addInviteSet(set: InviteDialogSet): void {
-    this.inviteSets.set(`${set.callId}\n${set.localTag}`, set);
+    this.inviteSets.set(this.keyOf(set), set);
   }
 
   /** Forgets an INVITE's set once its transaction is over (RFC 6026 Timer M: 64*T1 after the first 2xx). */
   removeInviteSet(set: InviteDialogSet): void {
-    const key = `${set.callId}\n${set.localTag}`;
+    const key = this.keyOf(set);
     if (this.inviteSets.get(key) === set) this.inviteSets.delete(key);
   }
 

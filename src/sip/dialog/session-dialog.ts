@@ -24,6 +24,7 @@ import {
   SipRequest,
   type SipResponse,
 } from '../message/index.js';
+import { mediaType } from '../message/message.js';
 import { flatString, joinList, ownString } from '../grammar.js';
 import { SipUri, type Uri } from '../uri.js';
 import type { DialogId } from './dialog-id.js';
@@ -262,7 +263,7 @@ export class SessionDialog {
     const dialog = new SessionDialog(options, {
       role: 'uas',
       state: 'early',
-      id: { callId: invite.callId, localTag: options.localTag ?? randomToken(), remoteTag: invite.from.tag ?? '' },
+      id: { callId: ownString(invite.callId), localTag: options.localTag ?? randomToken(), remoteTag: ownString(invite.from.tag ?? '') },
       local: identity(invite.to),
       remote: identity(invite.from),
       localContact: toNameAddr(options.localContact),
@@ -864,7 +865,6 @@ export class SessionDialog {
 
 // ---- helpers --------------------------------------------------------------------------------
 
-
 /**
  * RFC 3261 §12.2.1.1: From and To carry the URIs (and display names) but only the dialog's tags.
  * The URI is checked here and kept as the text it writes: most dialogs never look at it again
@@ -924,7 +924,7 @@ function isSessionDescriptionType(contentType: string | undefined, headers: Extr
   if (contentType === undefined) return false;
   const disposition = headers.find(([name]) => canonicalName(name) === 'content-disposition')?.[1];
   if (disposition !== undefined && disposition.split(';')[0]!.trim().toLowerCase() !== 'session') return false;
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(contentType);
   return type === 'application/sdp' || type.startsWith('multipart/');
 }
 

@@ -81,8 +81,42 @@ export function randomToken(bytes = 8): string {
   }
   const offset = poolOffset;
   poolOffset += bytes;
-  if (bytes === 8) return pool.readBigUInt64BE(offset).toString(36);
-  return BigInt('0x' + pool.toString('hex', offset, offset + bytes)).toString(36);
+  return base36(pool, offset, bytes);
+}
+
+const CHUNK = 36 ** 4;
+
+/**
+ * The bytes `[offset, offset + length)` read as one big-endian unsigned number, in base 36 as
+ * BigInt's toString(36) writes it, without a BigInt: the number is divided by 36^4 in 32-bit
+ * words (each step stays below 2^53), and each remainder is four digits.
+ */
+export function base36(bytes: Uint8Array, offset: number, length: number): string {
+  const words: number[] = [];
+  // The first word takes what does not divide into fours.
+  let first = length % 4;
+  if (first === 0) first = 4;
+  let position = offset;
+  for (let size = first; position < offset + length; size = 4) {
+    let word = 0;
+    for (let i = 0; i < size; i++) word = word * 256 + bytes[position + i]!;
+    words.push(word);
+    position += size;
+  }
+  let out = '';
+  let top = 0;
+  while (top < words.length) {
+    let remainder = 0;
+    for (let i = top; i < words.length; i++) {
+      const current = remainder * 4294967296 + words[i]!;
+      words[i] = Math.floor(current / CHUNK);
+      remainder = current % CHUNK;
+    }
+    while (top < words.length && words[top] === 0) top++;
+    const digits = remainder.toString(36);
+    out = (top < words.length ? digits.padStart(4, '0') : digits) + out;
+  }
+  return out === '' ? '0' : out;
 }
 
 /**

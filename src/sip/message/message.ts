@@ -32,9 +32,18 @@ interface ParsedHeaders {
   contacts?: NameAddr[];
   recordRoutes?: NameAddr[];
   routes?: NameAddr[];
+  contentType?: string;
 }
 
 type HeaderValue = string | number | { toString(): string };
+
+/** A Content-Type's media type, lower-cased, without parameters (`application/sdp`). */
+export function mediaType(value: string): string {
+  const semi = value.indexOf(';');
+  const type = (semi >= 0 ? value.slice(0, semi) : value).trim();
+  // Nearly always written in lower case already: then no copy is made.
+  return type === 'application/sdp' ? type : type.toLowerCase();
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -215,10 +224,10 @@ export abstract class SipMessage {
 
   /** The media type, lower-cased, without parameters (`application/sdp`). */
   get contentType(): string | undefined {
+    if (this.parsed.contentType !== undefined) return this.parsed.contentType;
     const value = this.header('content-type');
     if (value === undefined) return undefined;
-    const semi = value.indexOf(';');
-    return (semi >= 0 ? value.slice(0, semi) : value).trim().toLowerCase();
+    return (this.parsed.contentType = mediaType(value));
   }
 
   /** Option tags of Require, Supported, Proxy-Require, Unsupported (lower-cased). */

@@ -255,15 +255,21 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
    * Sends a message. Rejects with a TransportError (never anything else). Addresses must be IP
    * literals: resolving names (RFC 3263) happens before the transport layer.
    */
-  async send(message: SipMessageAny, destination: Destination): Promise<SendResult> {
+  send(message: SipMessageAny, destination: Destination): Promise<SendResult> {
+    // Promise chains rather than async functions: this runs for every message sent, and each
+    // async function is one more promise and one more turn.
+    let sending: Promise<SendResult>;
     try {
-      return await this.transmit(message, destination);
+      sending = this.transmit(message, destination);
     } catch (error) {
+      sending = Promise.reject(error);
+    }
+    return sending.catch((error: unknown) => {
       const failure = toTransportError(error, 'sending', destination);
       this.sendErrors[failure.code] = (this.sendErrors[failure.code] ?? 0) + 1;
       if (destination.transport === 'udp') this.report(() => this.emit('transportError', { error: failure, destination }));
       throw failure;
-    }
+    });
   }
 
   /**
@@ -410,11 +416,29 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
 
   // ---- sending --------------------------------------------------------------------------
 
-  private async transmit(message: SipMessageAny, destination: Destination): Promise<SendResult> {
+  private transmit(message: SipMessageAny, destination: Destination): Promise<SendResult> {
+    if (destination.transport === 'udp' && this.udp) {
+      const bytes = serializeMessage(message);
+      const large = message.isRequest && bytes.length > this.udpMaxRequestSize && this.switchLargeRequestsToTcp && this.tcp;
+      return large ? this.transmitOtherwise(message, destination, bytes) : this.sendUdp(bytes, destination);
+    }
+    return this.transmitOtherwise(message, destination, undefined);
+  }
+
+  private sendUdp(bytes: Buffer, destination: Destination): Promise<SendResult> {
+    return this.udp!.send(bytes, destination.address, destination.port).then(() => {
+      this.traffic.udp.messagesOut++;
+      this.traffic.udp.bytesOut += bytes.length;
+      return { transport: 'udp' as const, address: normalizeAddress(destination.address), port: destination.port, bytes: bytes.length };
+    });
+  }
+
+  /** TCP, TLS, and a large request that should move to TCP (RFC 3261 §18.1.1). */
+  private async transmitOtherwise(message: SipMessageAny, destination: Destination, serialized: Buffer | undefined): Promise<SendResult> {
     if (destination.transport === 'tls') {
       throw new TransportError('UNSUPPORTED_TRANSPORT', 'TLS is not available in this transport layer', destination);
     }
-    const bytes = serializeMessage(message);
+    const bytes = serialized ?? serializeMessage(message);
     if (destination.transport === 'tcp') return this.sendTcp(bytes, destination);
 
     if (message.isRequest && bytes.length > this.udpMaxRequestSize && this.switchLargeRequestsToTcp && this.tcp) {
@@ -431,10 +455,7 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
       }
     }
     if (!this.udp) throw new TransportError('UNSUPPORTED_TRANSPORT', 'UDP is not enabled', destination);
-    await this.udp.send(bytes, destination.address, destination.port);
-    this.traffic.udp.messagesOut++;
-    this.traffic.udp.bytesOut += bytes.length;
-    return { transport: 'udp', address: normalizeAddress(destination.address), port: destination.port, bytes: bytes.length };
+    return this.sendUdp(bytes, destination);
   }
 
   private async sendTcp(bytes: Buffer, destination: Destination): Promise<SendResult> {

@@ -105,11 +105,11 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     this.onTrace = onMessage;
     const transactionTransport = onMessage
       ? {
-          send: async (message: SipRequest | SipResponse, destination: Destination) => {
-            const result = await this.transport.send(message, destination);
-            onMessage({ direction: 'out', message, transport: result.transport, address: result.address, port: result.port, at: Date.now() });
-            return result;
-          },
+          send: (message: SipRequest | SipResponse, destination: Destination) =>
+            this.transport.send(message, destination).then((result) => {
+              onMessage({ direction: 'out', message, transport: result.transport, address: result.address, port: result.port, at: Date.now() });
+              return result;
+            }),
           createVia: (transport: TransportName, branch?: string) => this.transport.createVia(transport, branch),
           responseTargetFor: (request: SipRequest, connectionId?: string) => this.transport.responseTargetFor(request, connectionId),
         }
