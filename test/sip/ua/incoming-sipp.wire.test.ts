@@ -130,7 +130,7 @@ describe('IncomingInviteSession against SIPp callers', () => {
         const result = dial(t, under, transport, 'uac-invite-nosdp-bye', { hold_ms: 200 });
         const session = await under.first;
         assert.equal(session.offer, undefined);
-        const [ack] = await once<[{ body: Buffer }]>(session, 'confirmed').then((ack) => [ack as { body: Buffer }]);
+        const ack = await once<{ body: Buffer }>(session, 'confirmed');
         assert.match(ack.body.toString(), /^m=audio \d+ RTP\/AVP/m);
         assert.match(session.remoteDescription ?? '', /^o=sippuac 1111 1 /m, 'the ACK’s answer is the remote description');
         await once(session, 'ended');
