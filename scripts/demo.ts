@@ -49,6 +49,11 @@ try {
   process.exit(2);
 }
 
+process.once('SIGINT', () => {
+  console.error('demo interrupted');
+  process.exit(130);
+});
+
 try {
   await runDemo(parsed);
   process.exit(0);

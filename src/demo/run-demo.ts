@@ -109,7 +109,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     let hungUp = false;
     let final: DemoEvent | undefined;
     while (final === undefined) {
-      if (Date.now() > deadline) throw new DemoFailed(`the call did not end within ${timeoutMs} ms; events so far: ${events.map((e) => e.type).join(', ') || 'none'}${events.length === 0 ? ' (is another engine on the same Redis database taking the calls?)' : ''}`);
+      if (Date.now() > deadline) throw new DemoFailed(`the call did not end within ${timeoutMs} ms; events so far: ${events.map((e) => e.type).join(', ') || 'none'}${events.every((e) => e.type === 'call.queued') ? ' (no engine took it: is another click-to-dial engine on the same Redis database?)' : ''}`);
       const listed = await api('GET', `/v1/calls/${callId}/events`);
       if (listed.status !== 200) throw new DemoFailed(`GET /v1/calls/${callId}/events answered ${listed.status}: ${JSON.stringify(listed.body)}`);
       for (const event of listed.body.data as DemoEvent[]) {

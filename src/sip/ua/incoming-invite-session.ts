@@ -149,10 +149,14 @@ export class IncomingInviteSession extends EventEmitter<IncomingInviteEvents> im
     return this.final;
   }
 
-  /** A provisional response, 180 Ringing by default (unreliable: we do not send 100rel ones). */
+  /**
+   * A provisional response, 180 Ringing by default. We send no reliable ones (RFC 3262): when the
+   * INVITE requires 100rel, which forbids unreliable 18x (§3), none is sent; 100 Trying is enough.
+   */
   progress(status = 180, options: ResponseOptions = {}): void {
     this.requireProceeding('progress');
     if (status <= 100 || status >= 200) throw new IncomingInviteError('BAD_STATUS', `progress() sends 101-199, not ${status}`);
+    if (this.request.optionTags('require').includes('100rel')) return;
     this.transaction.respond(this.dialog.createResponse(this.request, status, options));
   }
 

@@ -130,6 +130,13 @@ describe('IncomingInviteSession', () => {
     assert.deepEqual(call.events, ['confirmed@1000', 'ended:local-bye@1000']);
   });
 
+  it('sends no unreliable 18x to an INVITE that requires 100rel (RFC 3262 §3)', async () => {
+    const call = incomingCall({ body: OFFER, headers: ['Require: 100rel'], answer: (session) => session.progress() });
+    call.session.accept({ body: OUR_OFFER });
+    await flush();
+    assert.deepEqual(call.env.net.log, ['100', '200']);
+  });
+
   it('hangup() while ringing answers 480', async () => {
     const call = incomingCall({ body: OFFER, answer: (session) => session.progress() });
     call.session.hangup();
