@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.js';
-import { DEFAULT_CAPABILITIES, DialogRegistry, type Capabilities, type InviteDialogSetOptions, type SessionDialog } from '../dialog/index.js';
+import { DEFAULT_CAPABILITIES, DialogError, DialogRegistry, type Capabilities, type InviteDialogSetOptions, type SessionDialog } from '../dialog/index.js';
 import { ServerLocator, type SipTransport } from '../locate/index.js';
 import { createResponse, NameAddr, parseNameAddr, randomToken, type SipRequest, type SipResponse } from '../message/index.js';
 import { defaultTimerValues, type TimerValues } from '../timers.js';
@@ -299,7 +299,15 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   }
 
   private takeIncomingInvite(transaction: InviteServerTransaction, onIncomingInvite: (session: IncomingInviteSession) => void): void {
-    const session = new IncomingInviteSession(this.core, transaction, this.inviteContact(viaTransport(transaction.request)));
+    let session: IncomingInviteSession;
+    try {
+      session = new IncomingInviteSession(this.core, transaction, this.inviteContact(viaTransport(transaction.request)));
+    } catch (error) {
+      // No dialog can be made of it (no Contact, §8.1.1.8; a Record-Route that is not sip:).
+      if (!(error instanceof DialogError)) throw error;
+      this.respond(transaction, createResponse(transaction.request, 400, `Bad Request (${error.message})`, randomToken()));
+      return;
+    }
     this.incoming.set(transaction, session);
     try {
       onIncomingInvite(session);

@@ -226,6 +226,19 @@ describe('IncomingInviteSession', () => {
     assert.deepEqual(call.events, ['confirmed@0', 'ended:session-expired@60000']);
   });
 
+  it('answers 400 to an INVITE it cannot make a dialog of (no Contact, RFC 3261 §8.1.1.8), without calling the application', async () => {
+    let called = false;
+    const env = createEnv({ onIncomingInvite: () => (called = true) });
+    const invite = outOfDialogRequest('INVITE', { body: OFFER });
+    invite.removeHeader('contact');
+    env.net.deliver(parseMessage(serializeMessage(invite)));
+    await flush();
+    assert.deepEqual(env.net.log, ['100', '400']);
+    assert.match(env.net.responses(400)[0]!.reason, /Contact/);
+    assert.equal(called, false);
+    assert.deepEqual(env.errors, []);
+  });
+
   it('a listener of onIncomingInvite that throws leaves the INVITE answered 500, and the UA reports the error', async () => {
     const env = createEnv({
       onIncomingInvite: () => {
