@@ -267,8 +267,9 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       if (match.response) this.respond(transaction, match.response);
       return;
     }
-    // Outside any dialog: OPTIONS was answered by checkRequest(); we take no calls and hold no
-    // subscriptions, so an INVITE is refused and anything else names a dialog that is not here.
+    // Outside any dialog: OPTIONS was answered by checkRequest(); an INVITE goes to the application
+    // that takes calls, if there is one, else is refused; we hold no subscriptions, so anything
+    // else names a dialog that is not here.
     if (request.method === 'INVITE' && this.onIncomingInvite && transaction instanceof InviteServerTransaction) {
       this.takeIncomingInvite(transaction, this.onIncomingInvite);
       return;
