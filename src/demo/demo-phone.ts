@@ -63,6 +63,9 @@ export class DemoPhone {
       transport,
       product: 'click-to-dial-demo-phone/0.1',
       contactUser: options.name,
+      // What a phone does: no REFER or NOTIFY, and no reliable provisional responses (an INVITE
+      // that requires 100rel gets 420, RFC 3262 §3); session timers it answers and keeps.
+      capabilities: { allow: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK'], accept: ['application/sdp'], supported: ['timer'] },
       ...(options.timers ? { timers: options.timers } : {}),
       onIncomingInvite: (session) => this.ring(session),
     });
@@ -155,7 +158,7 @@ export class DemoPhone {
       this.guard(() => media.answered(ack.body.toString('utf8')));
       this.report('media-changed', undefined, media.state);
     });
-    session.on('request', (request) => request.respond(request.request.method === 'REFER' ? 603 : 200));
+    session.on('request', (request) => request.respond(200));
 
     session.progress(180);
     this.report('ringing', session.request.from.uri.toString());

@@ -10,6 +10,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DemoPhone, type PhoneActivity } from '../../src/demo/index.js';
 import type { Flow } from '../../src/engine/index.js';
+import { TransportLayer, UserAgent } from '../../src/sip/index.js';
 import { assertEngineClean, startEngine, TEST_TIMERS } from '../engine/harness.js';
 import { freePortBlock } from '../support/ports.js';
 import { parseSippMessages, runSippUac, type SippTransport } from '../support/sipp.js';
@@ -102,4 +103,48 @@ describe('a demo phone called by SIPp', () => {
       assert.equal(activity.at(-1)?.kind, 'hung-up');
     });
   }
+});
+
+describe('a demo phone called by our own UA', () => {
+  async function caller(t: TestContext, port: number): Promise<UserAgent> {
+    const transport = new TransportLayer({ host: '127.0.0.1', port });
+    await transport.listen();
+    const ua = new UserAgent({ transport, timers: TEST_TIMERS });
+    t.after(async () => {
+      ua.close();
+      await transport.close();
+    });
+    return ua;
+  }
+
+  test('refuses an INVITE that requires 100rel with 420 (it sends no reliable provisional responses)', async (t) => {
+    const base = await freePortBlock(10);
+    const bob = await phone(t, 'bob', base);
+    const ua = await caller(t, base + 1);
+    const session = ua.invite({ to: `<${bob.uri}>`, from: '<sip:ctd@127.0.0.1>', headers: [['require', '100rel']] });
+    const failure = await new Promise<{ status: number }>((resolve) => session.once('failed', resolve));
+    assert.equal(failure.status, 420);
+    assert.equal(session.response?.header('unsupported'), '100rel');
+  });
+
+  test('answers an offerless INVITE with its offer, OPTIONS with 200, REFER with 405, and takes the BYE', async (t) => {
+    const base = await freePortBlock(10);
+    const activity: PhoneActivity[] = [];
+    const bob = await phone(t, 'bob', base, activity);
+    const ua = await caller(t, base + 1);
+    const session = ua.invite({ to: `<${bob.uri}>`, from: '<sip:ctd@127.0.0.1>' });
+    const [, ackPending] = await new Promise<[unknown, boolean]>((resolve) => session.once('answered', (response, pending) => resolve([response, pending])));
+    assert.equal(ackPending, true, 'the 200 carries the phone’s offer');
+    assert.match(session.remoteDescription ?? '', new RegExp(`^m=audio ${bob.rtpPort} RTP/AVP 0 8 101`, 'm'));
+    session.ack({ body: session.remoteDescription!.replace(/^o=bob /m, 'o=ctd ').replace(`m=audio ${bob.rtpPort}`, 'm=audio 40000') });
+    assert.equal((await session.request('OPTIONS')).status, 200);
+    assert.equal((await session.request('REFER', { headers: [['refer-to', '<sip:carol@127.0.0.1>']] })).status, 405);
+    const ended = new Promise((resolve) => session.once('ended', resolve));
+    session.hangup();
+    await ended;
+    const deadline = Date.now() + 3000;
+    while (bob.liveCalls > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(activity.map((a) => a.kind), ['ringing', 'answered', 'connected', 'hung-up']);
+    assert.deepEqual(activity.find((a) => a.kind === 'connected')?.media, { direction: 'sendrecv', codec: 'PCMU/8000', remote: { address: '127.0.0.1', port: 40000 } });
+  });
 });
