@@ -114,6 +114,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       engineId: config.engine.id,
       engine,
       connect: redis,
+      queuePrefix: config.queuePrefix,
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
       onError: (error) => logger.error({ err: error }, 'engine role error'),
@@ -139,7 +140,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
   }
 
   if (config.roles.includes('api')) {
-    const queues = new CallQueues(redis('api-queues'));
+    const queues = new CallQueues(redis('api-queues'), config.queuePrefix);
     const readyRedis = redis('api-ready');
     const app = createApp({
       authenticate: (secret) => store.authenticate(secret),

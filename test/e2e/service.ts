@@ -32,6 +32,8 @@ export async function startTestService(t: TestContext, options: { sipPort: numbe
     BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
     SECRETS_KEY: randomBytes(32).toString('hex'),
     ENGINE_ID: `e2e-${randomBytes(3).toString('hex')}`,
+    // Its own queues: another service on the same Redis (a test running beside it) would take its jobs.
+    QUEUE_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
     DRAIN_MS: '0',
     ...options.env,
   });
