@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../src/config.js';
 import { DemoFailed, runDemo, type DemoOptions } from '../src/demo/index.js';
 
-const USAGE = 'usage: npm run demo [-- --flow 3|1|4] [--hold SECONDS] [--database NAME] [--redis-db N]';
+const USAGE = 'usage: npm run demo [-- --flow 3|1|4] [--hold SECONDS] [--database NAME] [--queue-prefix PREFIX]';
 
 function options(): DemoOptions {
   const { values } = parseArgs({
@@ -16,7 +16,7 @@ function options(): DemoOptions {
       flow: { type: 'string', default: '3' },
       hold: { type: 'string', default: '3' },
       database: { type: 'string' },
-      'redis-db': { type: 'string' },
+      'queue-prefix': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -33,10 +33,9 @@ function options(): DemoOptions {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(values.database)) throw new RangeError(`--database must be a PostgreSQL name (a-z, 0-9, _), not ${values.database}`);
     result.databaseName = values.database;
   }
-  if (values['redis-db'] !== undefined) {
-    const db = Number(values['redis-db']);
-    if (!Number.isInteger(db) || db < 0 || db > 15) throw new RangeError(`--redis-db must be 0 to 15, not ${values['redis-db']}`);
-    result.redisDb = db;
+  if (values['queue-prefix'] !== undefined) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(values['queue-prefix'])) throw new RangeError(`--queue-prefix must be 1 to 64 letters, digits, - or _, not ${values['queue-prefix']}`);
+    result.queuePrefix = values['queue-prefix'];
   }
   return result;
 }

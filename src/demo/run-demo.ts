@@ -1,11 +1,12 @@
 /**
  * `npm run demo`: the whole product in one process, end to end. It starts the service with every
  * role (API, engine) on free loopback ports, its own PostgreSQL database (created and migrated)
- * and its own Redis logical database (so its queues never mix with an `npm start` on the same
- * Redis), two demo phones (alice and bob: our SIP stack, answering by themselves), and then does
- * what any API client does: POST /v1/calls with a bootstrap API key, follows
- * GET /v1/calls/{id}/events and prints each change, holds the call a few seconds, hangs up with
- * POST /v1/calls/{id}/hangup, and prints GET /v1/calls/{id}/sip as a ladder diagram.
+ * and its own BullMQ queue prefix (so its calls never go to an `npm start` engine on the same
+ * Redis, which would not find them in its database), two demo phones (alice and bob: our SIP
+ * stack, answering by themselves), and then does what any API client does: POST /v1/calls with a
+ * bootstrap API key, follows GET /v1/calls/{id}/events and prints each change, holds the call a
+ * few seconds, hangs up with POST /v1/calls/{id}/hangup, and prints GET /v1/calls/{id}/sip as a
+ * ladder diagram.
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
@@ -27,8 +28,8 @@ export interface DemoOptions {
   ringMs?: number;
   /** The PostgreSQL database the demo uses (on the server of DATABASE_URL). Default click_to_dial_demo. */
   databaseName?: string;
-  /** The Redis logical database of its queues. Default 9. */
-  redisDb?: number;
+  /** The BullMQ key prefix of its queues (QUEUE_PREFIX). Default ctd-demo. */
+  queuePrefix?: string;
   /** Give up after this long. Default 30 s. */
   timeoutMs?: number;
 }
@@ -74,7 +75,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = Date.now();
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(2).padStart(6)} s`;
 
-  print(`click-to-dial demo: database ${new URL(config.databaseUrl).pathname.slice(1)}, Redis db ${new URL(config.redisUrl).pathname.slice(1)}`);
+  print(`click-to-dial demo: database ${new URL(config.databaseUrl).pathname.slice(1)}, queues ${config.queuePrefix} on ${config.redisUrl}`);
   let service: RunningService | undefined;
   const phones: DemoPhone[] = [];
   try {
@@ -109,7 +110,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     let hungUp = false;
     let final: DemoEvent | undefined;
     while (final === undefined) {
-      if (Date.now() > deadline) throw new DemoFailed(`the call did not end within ${timeoutMs} ms; events so far: ${events.map((e) => e.type).join(', ') || 'none'}${events.every((e) => e.type === 'call.queued') ? ' (no engine took it: is another click-to-dial engine on the same Redis database?)' : ''}`);
+      if (Date.now() > deadline) throw new DemoFailed(`the call did not end within ${timeoutMs} ms; events so far: ${events.map((e) => e.type).join(', ') || 'none'}${events.every((e) => e.type === 'call.queued') ? ' (no engine took it: is another demo using the same queue prefix on this Redis?)' : ''}`);
       const listed = await api('GET', `/v1/calls/${callId}/events`);
       if (listed.status !== 200) throw new DemoFailed(`GET /v1/calls/${callId}/events answered ${listed.status}: ${JSON.stringify(listed.body)}`);
       for (const event of listed.body.data as DemoEvent[]) {
@@ -155,17 +156,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   }
 }
 
-/** The service's configuration for the demo: the user's DATABASE_URL server and REDIS_URL, on the demo's own databases, every other setting fixed. */
+/** The service's configuration for the demo: the user's DATABASE_URL server and REDIS_URL, with the demo's own database and queue prefix, every other setting fixed. */
 function demoConfig(options: DemoOptions): Config {
   const env = options.env ?? process.env;
   const base = loadConfig({ DATABASE_URL: env.DATABASE_URL, REDIS_URL: env.REDIS_URL, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
   const database = new URL(base.databaseUrl);
   database.pathname = `/${options.databaseName ?? 'click_to_dial_demo'}`;
-  const redis = new URL(base.redisUrl);
-  redis.pathname = `/${options.redisDb ?? 9}`;
   return loadConfig({
     DATABASE_URL: database.toString(),
-    REDIS_URL: redis.toString(),
+    REDIS_URL: base.redisUrl,
+    QUEUE_PREFIX: options.queuePrefix ?? 'ctd-demo',
     LOG_LEVEL: base.logLevel,
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',

@@ -2,7 +2,7 @@
  * `npm run demo` end to end, against the real PostgreSQL and Redis: the script as a user runs it
  * (exit status 0, the call's progress and a complete ladder on stdout), runDemo() in flows I and IV,
  * and the failures a user can meet, each with its exit status and a message saying what is wrong.
- * Each run has its own database (dropped afterwards) and a Redis logical database of its own.
+ * Each run has its own database (dropped afterwards) and its own queue prefix.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DemoFailed, renderLadder, runDemo, type LadderLine } from '../../src/demo/index.js';
-import { createRedis } from '../../src/queue/index.js';
 import { dropDatabase } from '../../src/store/index.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,23 +21,8 @@ function demoDatabase(t: TestContext): string {
   return name;
 }
 
-/**
- * A Redis logical database for one demo run. BullMQ's queues are per logical database, not per
- * PostgreSQL database, and other whole-service tests pick one at random: an engine of theirs on
- * ours would take our call and drop it (the call is not in its database). So: one of 10-15 (the
- * demo's default is 9, npm start's 0) that no client is connected to right now, else any.
- */
-async function redisDb(): Promise<number> {
-  const probe = createRedis('redis://127.0.0.1:6379/0', 'demo-test-probe');
-  try {
-    const clients = String(await probe.client('LIST'));
-    const busy = new Set([...clients.matchAll(/\bdb=(\d+)/g)].map((match) => Number(match[1])));
-    const candidates = [10, 11, 12, 13, 14, 15].sort(() => Math.random() - 0.5);
-    return candidates.find((db) => !busy.has(db)) ?? candidates[0]!;
-  } finally {
-    probe.disconnect();
-  }
-}
+/** A BullMQ prefix of its own per run: no other test's engine takes its calls. */
+const queuePrefix = (): string => `ctd-demo-test-${randomBytes(4).toString('hex')}`;
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -76,7 +60,7 @@ function assertCompleteLadder(text: string): void {
 
 describe('npm run demo', () => {
   test('the script places a call through the API, prints its progress and a complete SIP ladder, and exits 0', async (t) => {
-    const result = await run(['--database', demoDatabase(t), '--redis-db', String(await redisDb()), '--hold', '0.5']);
+    const result = await run(['--database', demoDatabase(t), '--queue-prefix', queuePrefix(), '--hold', '0.5']);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     const out = result.stdout;
     for (const expected of [
@@ -101,7 +85,7 @@ describe('npm run demo', () => {
   for (const flow of [1, 4] as const) {
     test(`runDemo() in flow ${flow} completes with a complete ladder`, async (t) => {
       const printed: string[] = [];
-      const result = await runDemo({ flow, holdMs: 300, ringMs: 100, databaseName: demoDatabase(t), redisDb: await redisDb(), print: (line) => printed.push(line) }).catch((error: unknown) => {
+      const result = await runDemo({ flow, holdMs: 300, ringMs: 100, databaseName: demoDatabase(t), queuePrefix: queuePrefix(), print: (line) => printed.push(line) }).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}\n${printed.join('\n')}`, { cause: error });
       });
       assert.equal(result.status, 'completed', printed.join('\n'));
@@ -120,7 +104,7 @@ describe('npm run demo', () => {
 
   test('a service that cannot start fails the demo with a message naming what to check', async () => {
     await assert.rejects(
-      runDemo({ env: { DATABASE_URL: 'postgresql://postgres:postgres@127.0.0.1:1/nowhere' }, databaseName: 'ctd_demo_unreachable', redisDb: await redisDb(), print: () => undefined, timeoutMs: 5000 }),
+      runDemo({ env: { DATABASE_URL: 'postgresql://postgres:postgres@127.0.0.1:1/nowhere' }, databaseName: 'ctd_demo_unreachable', queuePrefix: queuePrefix(), print: () => undefined, timeoutMs: 5000 }),
       (error: unknown) => error instanceof DemoFailed && /cannot start the service/.test(error.message) && /is PostgreSQL running at postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//.test(error.message),
     );
   });
