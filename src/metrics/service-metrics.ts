@@ -80,13 +80,15 @@ export class ServiceMetrics {
       buckets: DELAY_BUCKETS,
       registers,
     });
-    const metrics = this;
+    // (Inside collect(), `this` is the metric; these read the sources set later.)
+    const engine = (): EngineMetricsSource | undefined => this.engine;
+    const queueDepths = (): Promise<QueueDepth[]> => this.queueDepths?.().catch(() => []) ?? Promise.resolve([]);
     new Gauge({
       name: 'ctd_active_calls',
       help: 'Calls live on this engine.',
       registers,
       collect() {
-        this.set(metrics.engine?.liveCalls ?? 0);
+        this.set(engine()?.liveCalls ?? 0);
       },
     });
     new Counter({
@@ -96,7 +98,7 @@ export class ServiceMetrics {
       registers,
       collect() {
         this.reset();
-        for (const row of metrics.engine?.sipTraffic.messageRows() ?? []) this.inc({ direction: row.direction, kind: row.kind, method: row.method }, row.count);
+        for (const row of engine()?.sipTraffic.messageRows() ?? []) this.inc({ direction: row.direction, kind: row.kind, method: row.method }, row.count);
       },
     });
     new Counter({
@@ -106,7 +108,7 @@ export class ServiceMetrics {
       registers,
       collect() {
         this.reset();
-        for (const row of metrics.engine?.sipTraffic.retransmissionRows() ?? []) this.inc({ direction: row.direction, method: row.method }, row.count);
+        for (const row of engine()?.sipTraffic.retransmissionRows() ?? []) this.inc({ direction: row.direction, method: row.method }, row.count);
       },
     });
     new Counter({
@@ -116,7 +118,7 @@ export class ServiceMetrics {
       registers,
       collect() {
         this.reset();
-        for (const row of metrics.engine?.sipTraffic.timeoutRows() ?? []) this.inc({ method: row.method }, row.count);
+        for (const row of engine()?.sipTraffic.timeoutRows() ?? []) this.inc({ method: row.method }, row.count);
       },
     });
     new Gauge({
@@ -126,7 +128,7 @@ export class ServiceMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const depth of (await metrics.queueDepths?.().catch(() => [])) ?? []) this.set({ queue: depth.queue, state: depth.state }, depth.count);
+        for (const depth of await queueDepths()) this.set({ queue: depth.queue, state: depth.state }, depth.count);
       },
     });
   }
