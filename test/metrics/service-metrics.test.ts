@@ -81,3 +81,19 @@ describe('service metrics', () => {
     assert.equal(sample(text, 'ctd_webhook_delivery_delay_seconds_count'), 1);
   });
 });
+
+describe('the sample Grafana dashboard and the operations guide', () => {
+  test('name only metrics this service exposes', async () => {
+    const { readFileSync } = await import('node:fs');
+    const metrics = new ServiceMetrics();
+    const exposed = new Set((await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name));
+    const known = (name: string) => exposed.has(name) || exposed.has(name.replace(/_(bucket|sum|count)$/, ''));
+    const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const used = new Set(dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/\b(ctd|nodejs|process)_[a-z0-9_]+/g) ?? [])));
+    assert.ok(used.size >= 10);
+    assert.deepEqual([...used].filter((name) => !known(name)), []);
+    const guide = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const named = new Set(guide.match(/\bctd_[a-z0-9_]+/g) ?? []);
+    assert.deepEqual([...named].filter((name) => !known(name)), []);
+  });
+});
