@@ -22,6 +22,8 @@ export interface Config {
     contactUser: string;
   };
   http: { host: string; port: number };
+  /** A process without the api role serves GET /metrics and /healthz here, when set. */
+  metricsPort: number | undefined;
   databaseUrl: string;
   redisUrl: string;
   /** BullMQ's key prefix: processes that share it share the queues (one deployment, one prefix). */
@@ -156,6 +158,7 @@ export function loadConfig(env: Environment = process.env): Config {
       contactUser: token(env, 'SIP_CONTACT_USER', 'ctd'),
     }),
     http: Object.freeze({ host: address(env, 'HTTP_HOST', '127.0.0.1'), port: port(env, 'HTTP_PORT', 3000) }),
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? undefined : port(env, 'METRICS_PORT', 0),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres:postgres@127.0.0.1:5432/click_to_dial', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queuePrefix: queuePrefix(env),

@@ -11,6 +11,7 @@ import {
   type OutgoingInviteSession,
   type ServerLocator,
   type SipResponse,
+  type SipTraffic,
   type SipTraceEntry,
   type TimerValues,
   type TransportLayer,
@@ -166,6 +167,11 @@ export class Engine {
 
   get liveCalls(): number {
     return this.calls.size;
+  }
+
+  /** What the SIP stack sent and received, for metrics. */
+  get sipTraffic(): SipTraffic {
+    return this.userAgent.transactions.traffic;
   }
 
   stats(): EngineStats {

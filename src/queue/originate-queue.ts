@@ -40,6 +40,12 @@ export class CallQueues {
     }
   }
 
+  /** Jobs waiting, running, delayed and failed on the originate queue (metrics). */
+  async depths(): Promise<{ queue: string; state: string; count: number }[]> {
+    const counts = await this.originate.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    return Object.entries(counts).map(([state, count]) => ({ queue: ORIGINATE_QUEUE, state, count }));
+  }
+
   /** A command for the engine that owns the call. */
   async command(engineId: string, command: EngineCommand): Promise<void> {
     let queue = this.engineQueues.get(engineId);
