@@ -22,7 +22,7 @@ import { createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createUdpRingbackSocket, RingbackPlayer } from './engine/ringback/index.js';
 import { Engine } from './engine/index.js';
-import { CallQueues, createRedis, EngineRunner, type EngineRunnerOptions, type Redis } from './queue/index.js';
+import { CallQueues, createRedis, EngineRunner, logCallEvent, logSipMessage, type EngineRunnerOptions, type Redis } from './queue/index.js';
 import {
   CachingDnsResolver,
   createSystemDnsResolver,
@@ -89,6 +89,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
 
   if (config.roles.includes('engine')) {
     const sipLog = logger.child({ component: 'sip' });
+    const callLog = logger.child({ component: 'engine' });
     const transport = new TransportLayer({
       host: config.sip.host,
       port: config.sip.port,
@@ -112,9 +113,13 @@ export async function startService(config: Config, logger: Logger = pino({ level
       ...(config.sip.publicHost !== undefined ? { sdpAddress: config.sip.publicHost } : {}),
       onEvent: (event) => {
         metrics.observeEvent(event);
+        logCallEvent(callLog, event);
         runnerRef.current?.handleEngineEvent(event);
       },
-      onSipLog: (callId, entry) => runnerRef.current?.handleSipLog(callId, entry),
+      onSipLog: (callId, entry) => {
+        logSipMessage(sipLog, callId, entry);
+        runnerRef.current?.handleSipLog(callId, entry);
+      },
       onError: (error) => sipLog.error({ err: error }, 'engine error'),
     });
     const runner = new EngineRunner({
