@@ -79,7 +79,7 @@ export type SessionEndCause =
   | 'local-bye'
   /** The peer sent BYE. */
   | 'remote-bye'
-  /** A request in the dialog got 408 or 481, or timed out (RFC 3261 §12.2.1.2). */
+  /** A request in the dialog got 408 or 481, or timed out (RFC 3261 §12.2.1.2); a BYE went out unless it was 481. */
   | 'dialog-lost'
   /** Our 2xx to a re-INVITE was never ACKed (RFC 3261 §13.3.1.4). */
   | 'ack-timeout'
@@ -643,6 +643,12 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     void this.sendNonInvite(bye, (response) => byeAnswered(dialog, response), true);
   }
 
+  private byeLostDialog(dialog: SessionDialog, status: 408): void {
+    const bye = dialog.createByeAfterLoss([['reason', `SIP;cause=${status};text="Request Timeout"`]]);
+    this.end({ cause: 'dialog-lost', status });
+    void this.sendNonInvite(bye, (response) => byeAnswered(dialog, response), true);
+  }
+
   private sendAck(ack: OutgoingRequest): void {
     // The dialog hands back the same ACK for every retransmitted 2xx: its Via is added once.
     if (!ack.request.hasHeader('via')) {
@@ -777,8 +783,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       return 'retransmission';
     }
     if (outcome.kind === 'terminated' && (this.current === 'confirmed' || this.current === 'answered')) {
-      // The dialog is gone on the far side: a BYE is pointless but harmless for 408 (§12.2.1.2).
-      this.end({ cause: 'dialog-lost', status: outcome.status });
+      // RFC 3261 §12.2.1.2, §14.1: a 408 (a proxy's or the peer's) or no response at all ends the
+      // dialog on our side, but the peer may still hold it: a BYE tells it. A 481 says it has none.
+      if (outcome.status === 481) this.end({ cause: 'dialog-lost', status: outcome.status });
+      else this.byeLostDialog(dialog, 408);
     }
     // RFC 4028 §10: a 2xx to our re-INVITE or UPDATE refreshed the session: its timer starts again.
     if (outcome.kind === 'success' && (response.cseq.method === 'INVITE' || response.cseq.method === 'UPDATE')) this.scheduleSessionTimer();

@@ -917,6 +917,88 @@ describe('OutgoingInviteSession: re-INVITEs and glare (RFC 3261 §14)', () => {
   });
 });
 
+describe('OutgoingInviteSession: a request in the dialog that times out or gets 408/481 (RFC 3261 §12.2.1.2, §14.1)', () => {
+  it('a re-INVITE never answered (Timer B, 64*T1) ends the session dialog-lost 408 and sends BYE with Reason 408, next CSeq', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    const ended = endings(session);
+    let result: SipResponse | undefined;
+    void session.reinvite({ body: sdp(2) }).then((response) => (result = response));
+    await flush();
+    const reinvite = env.net.last('INVITE');
+    assert.equal(reinvite.header('cseq'), '2 INVITE');
+    await advance(env.clock, 64 * 500 - 1);
+    assert.equal(result, undefined);
+    assert.deepEqual(env.net.requests('BYE'), []);
+    await advance(env.clock, 1);
+    assert.equal(result?.status, 408);
+    assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 408]]);
+    const bye = env.net.last('BYE');
+    assert.equal(bye.header('cseq'), '3 BYE');
+    assert.equal(bye.header('reason'), 'SIP;cause=408;text="Request Timeout"');
+    assert.equal(bye.header('call-id'), session.callId);
+    assert.equal(session.state, 'ended');
+    env.net.deliver(responseTo(bye, 200));
+    await flush();
+    assert.equal(env.net.requests('BYE').length, 1, 'one BYE, answered');
+  });
+
+  it('a re-INVITE answered 408 (a proxy gave up) ends the session with a BYE too', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    const ended = endings(session);
+    const pending = session.reinvite({ body: sdp(2) });
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 408));
+    assert.equal((await pending).status, 408);
+    await flush();
+    assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 408]]);
+    assert.deepEqual(env.net.requests('BYE').map((b) => b.header('cseq')), ['3 BYE']);
+    assert.deepEqual(env.net.requests('ACK').map((a) => a.header('cseq')), ['1 ACK', '2 ACK'], 'the 408 was ACKed by its transaction');
+  });
+
+  it('a re-INVITE answered 481 ends the session without a BYE: the peer has no dialog', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    const ended = endings(session);
+    const pending = session.reinvite({ body: sdp(2) });
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 481));
+    assert.equal((await pending).status, 481);
+    await flush();
+    assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 481]]);
+    assert.deepEqual(env.net.requests('BYE'), []);
+  });
+
+  it('an in-dialog OPTIONS that times out (Timer F) ends the session with a BYE', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    const ended = endings(session);
+    const pending = session.request('OPTIONS');
+    await flush();
+    assert.equal(env.net.requests('OPTIONS').length, 1);
+    await advance(env.clock, 64 * 500);
+    assert.equal((await pending).status, 408);
+    await flush();
+    assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 408]]);
+    assert.deepEqual(env.net.requests('BYE').map((b) => b.header('reason')), ['SIP;cause=408;text="Request Timeout"']);
+  });
+
+  it('a 2xx to the re-INVITE arriving after its timeout changes nothing: one BYE, the session stays ended', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    void session.reinvite({ body: sdp(2) });
+    await flush();
+    const reinvite = env.net.last('INVITE');
+    await advance(env.clock, 64 * 500);
+    assert.equal(env.net.requests('BYE').length, 1);
+    env.net.deliver(responseTo(reinvite, 200, { body: sdp(5, '192.0.2.20') }));
+    await flush();
+    assert.equal(env.net.requests('BYE').length, 1);
+    assert.equal(session.state, 'ended');
+  });
+});
+
 describe('OutgoingInviteSession: ending with requests of the peer pending (RFC 3261 §15.1.2)', () => {
   it('hangup() while the peer re-INVITE is unanswered answers it 487, then sends the BYE; a late answer goes nowhere', async () => {
     const env = createEnv();
