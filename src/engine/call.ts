@@ -549,13 +549,28 @@ export class Call {
     if (sip) event.sip = sip;
     if (failedLeg) event.failedLeg = failedLeg;
     this.deps.emit(event);
-    const header = sip && failedLeg ? reasonHeader(sip.code, sip.reason) : undefined;
+    const header = this.byeReason(reason, sip, failedLeg);
     for (const name of ['a', 'b'] as const) {
       const leg = this.legs[name];
       this.clearRingTimer(leg);
-      leg.session?.hangup(name === failedLeg ? undefined : header);
+      // The failed leg has no session left to tell, except after a codec mismatch: then its 2xx
+      // is ACKed and BYE'd, and the Reason says why.
+      leg.session?.hangup(name === failedLeg && reason !== 'codec_mismatch' ? undefined : header);
     }
     this.deps.onFinished(this);
+  }
+
+  /**
+   * The RFC 3326 Reason of the BYE (or CANCEL) that releases the other leg: the failed leg's
+   * final status; 480 rather than the 487 our own CANCEL drew when a ring timeout ended it (no
+   * answer; RFC 3398 maps Q.850 cause 19 to 480); 488 when the two sides share no codec and no
+   * leg said so itself.
+   */
+  private byeReason(reason: EndReason, sip: SipCause | undefined, failedLeg: LegName | undefined): string | undefined {
+    if (reason === 'codec_mismatch') return sip ? reasonHeader(sip.code, sip.reason) : reasonHeader(488, 'Incompatible media');
+    if (!sip || !failedLeg) return undefined;
+    if (this.legs[failedLeg].ringTimedOut && sip.code === 487) return reasonHeader(480, 'Temporarily Unavailable');
+    return reasonHeader(sip.code, sip.reason);
   }
 
   private stopRingback(): void {
