@@ -31,7 +31,7 @@ import { releaseParsedHeaders } from '../message/message.js';
 import type { InviteClientTransaction, InviteClientTransactionUser, ServerTransaction, TransactionFailure } from '../transaction/index.js';
 import type { Destination } from '../transport/index.js';
 import { joinList } from '../grammar.js';
-import { parseUri, SipUri } from '../uri.js';
+import { parseUri, SipUri, uriEquals } from '../uri.js';
 import { Invite2xxRetransmission } from './invite-2xx-retransmission.js';
 import type { DialogOwner, SessionCore } from './session-core.js';
 
@@ -177,6 +177,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private digestAttempt: DigestAttempt | undefined;
   private authAttempts = 0;
   private redirects = 0;
+  /** Contacts of the 3xx responses followed that are still to be tried, in order (RFC 3261 §8.1.3.4). */
+  private redirectTargets: SipUri[] | undefined;
+  /** The Request-URIs tried so far, once a 3xx came: a redirect back to one of them is a loop. */
+  private triedUris: SipUri[] | undefined;
   private lastLocal: BodyOptions | undefined;
   /** The body of the latest description the peer sent: text only when asked for. */
   private lastRemote: Buffer | undefined;
@@ -378,6 +382,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     try {
       this.targets = await this.core.resolve(firstHop(invite));
     } catch (error) {
+      if (this.current === 'calling' && this.tryNextRedirect()) return;
       this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable', cause: error });
       return;
     }
@@ -419,6 +424,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       this.fail({ kind: 'canceled', status: 487, reason: 'Request Terminated', cause: failure });
       return;
     }
+    if (this.tryNextRedirect()) return;
     if (failure.kind === 'timeout') this.fail({ kind: 'timeout', status: 408, reason: 'Request Timeout', cause: failure });
     else this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable', cause: failure.error });
   }
@@ -533,6 +539,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.setFinalResponse(response);
     if ((status === 401 || status === 407) && this.retryWithCredentials(response)) return;
     if (status >= 300 && status < 400 && this.followRedirect(response)) return;
+    // RFC 3261 §8.1.3.4: a redirected attempt that fails moves on to the next Contact, unless
+    // the failure is global (6xx, §21.6).
+    if (status < 600 && this.tryNextRedirect()) return;
     this.clearCancelTimer();
     if (this.cancelRequested !== false && status === 487) {
       this.fail({ kind: 'canceled', status, reason: response.reason, response });
@@ -562,17 +571,43 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     return true;
   }
 
-  /** RFC 3261 §8.1.3.4: a 3xx sends the request again to its (first usable) Contact. */
+  /**
+   * RFC 3261 §8.1.3.4: a 3xx sends the request again to its Contacts, highest q first. Each 3xx
+   * followed counts against `maxRedirects` (the hop limit); a Contact already tried, or one
+   * that is our own address, is a loop and is not tried (again). The Contacts of the latest 3xx
+   * come before those left over from an earlier one.
+   */
   private followRedirect(response: SipResponse): boolean {
     if (this.redirects >= (this.options.maxRedirects ?? 0) || this.cancelRequested !== false) return false;
-    const contact = response.contacts.find((c) => c.uri instanceof SipUri);
-    if (!contact) return false;
     this.redirects++;
-    const uri = (contact.uri as SipUri).clone();
-    const next = this.nextInvite(uri);
+    const tried = (this.triedUris ??= this.invite.uri instanceof SipUri ? [this.invite.uri] : []);
+    const queued = this.redirectTargets ?? [];
+    const fresh: SipUri[] = [];
+    for (const uri of contactsInQOrder(response)) {
+      const known = (other: SipUri): boolean => sameTarget(other, uri);
+      if (tried.some(known) || queued.some(known) || fresh.some(known) || this.isOwnAddress(uri)) continue;
+      fresh.push(uri);
+    }
+    this.redirectTargets = [...fresh, ...queued];
+    return this.tryNextRedirect();
+  }
+
+  /** The next Contact of the 3xx responses followed, if one is left and the call is still wanted. */
+  private tryNextRedirect(): boolean {
+    if (this.cancelRequested !== false) return false;
+    const next = this.redirectTargets?.shift();
+    if (next === undefined) return false;
+    (this.triedUris ??= []).push(next);
+    const invite = this.nextInvite(next.clone());
     this.current = 'calling';
-    void this.sendInvite(next);
+    void this.sendInvite(invite);
     return true;
+  }
+
+  /** A URI that would bring the INVITE back to this UA (our Contact's host and port). */
+  private isOwnAddress(uri: SipUri): boolean {
+    const own = this.options.contact.uri;
+    return own instanceof SipUri && own.host.toLowerCase() === uri.host.toLowerCase() && portOf(own) === portOf(uri);
   }
 
   /** The next INVITE of this session: same Call-ID and From tag, CSeq one higher, no Via or credentials. */
@@ -1008,4 +1043,39 @@ function firstHop(request: SipRequest): SipUri {
 function challengeLines(response: SipResponse): string[] {
   const name = response.status === 407 ? 'proxy-authenticate' : 'www-authenticate';
   return response.headers.filter((field) => field.name === name).map((field) => field.value);
+}
+
+/**
+ * The SIP Contacts of a 3xx, highest q first (RFC 3261 §8.1.3.4, §20.10); a Contact without q
+ * counts as 1.0, as proxies take it (§16.6), and equal q keep their order in the response.
+ */
+function contactsInQOrder(response: SipResponse): SipUri[] {
+  const ranked: { uri: SipUri; q: number }[] = [];
+  for (const contact of response.contacts) {
+    if (!(contact.uri instanceof SipUri)) continue;
+    const text = contact.params.get('q');
+    const q = text === undefined || text === null ? 1 : Number(text);
+    ranked.push({ uri: contact.uri, q: Number.isFinite(q) && q >= 0 && q <= 1 ? q : 1 });
+  }
+  return ranked.sort((x, y) => y.q - x.q).map((entry) => entry.uri);
+}
+
+function portOf(uri: SipUri): number {
+  return uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060);
+}
+
+/**
+ * Whether two redirect targets are the same for loop detection: equal by RFC 3261 §19.1.4, where
+ * an absent port counts as the default one (`sip:carol@host` and `sip:carol@host:5060` reach the
+ * same place, though §19.1.4 does not call them equal).
+ */
+function sameTarget(a: SipUri, b: SipUri): boolean {
+  if (portOf(a) !== portOf(b)) return false;
+  if (a.port === b.port) return uriEquals(a, b);
+  const withPort = (uri: SipUri): SipUri => {
+    const copy = uri.clone();
+    copy.port = portOf(uri);
+    return copy;
+  };
+  return uriEquals(withPort(a), withPort(b));
 }

@@ -502,6 +502,73 @@ describe('OutgoingInviteSession: the answer (RFC 3261 §13.2.2.4)', () => {
     assert.equal(env.net.requests('INVITE').length, 2);
   });
 
+  it('a 302 with several Contacts: tried highest q first (no q counts as 1.0, ties in order); a failed attempt moves on to the next', async () => {
+    const env = createEnv();
+    const { session, invite } = await call(env, { maxRedirects: 1 });
+    const contact = '<sip:low@192.0.2.41>;q=0.1, <sip:mid@192.0.2.42>;q=0.5, <sip:first@192.0.2.43>, <sip:high@192.0.2.44>;q=1.0, <tel:+15551234>;q=1';
+    env.net.deliver(responseTo(invite, 302, { reason: 'Moved Temporarily', contact }));
+    await flush();
+    const targets = (): string[] => env.net.requests('INVITE').slice(1).map((r) => r.startLine());
+    assert.deepEqual(targets(), ['INVITE sip:first@192.0.2.43 SIP/2.0']);
+    env.net.deliver(responseTo(env.net.last('INVITE'), 404));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 486));
+    await flush();
+    assert.deepEqual(targets(), ['INVITE sip:first@192.0.2.43 SIP/2.0', 'INVITE sip:high@192.0.2.44 SIP/2.0', 'INVITE sip:mid@192.0.2.42 SIP/2.0']);
+    assert.deepEqual(env.net.requests('INVITE').map((r) => r.header('cseq')), ['1 INVITE', '2 INVITE', '3 INVITE', '4 INVITE']);
+    env.net.deliver(responseTo(env.net.last('INVITE'), 200, { body: ANSWER }));
+    await flush();
+    assert.equal(session.state, 'confirmed');
+    assert.equal(env.net.last('ACK').header('cseq'), '4 ACK');
+    assert.equal(targets().length, 3, 'the last Contact (q=0.1) is never needed');
+  });
+
+  it('loop detection: a Contact already tried, or our own address, is not tried; nothing left fails the session as redirected', async () => {
+    const env = createEnv();
+    const { session, invite } = await call(env, { maxRedirects: 3 });
+    const failed = failures(session);
+    env.net.deliver(responseTo(invite, 302, { contact: '<sip:carol@192.0.2.40>' }));
+    await flush();
+    const carol = env.net.last('INVITE');
+    assert.equal(carol.startLine(), 'INVITE sip:carol@192.0.2.40 SIP/2.0');
+    // Back to the original target, to carol again (same URI, other spelling), to ourselves: nothing new.
+    env.net.deliver(responseTo(carol, 301, { reason: 'Moved Permanently', contact: `<${BOB_URI}>, <sip:carol@192.0.2.40:5060>;q=0.9, <sip:loop@10.0.0.1:5060>, <sip:other@10.0.0.1>` }));
+    await flush();
+    assert.equal(env.net.requests('INVITE').length, 2, 'no INVITE to a target already tried or to ourselves');
+    assert.deepEqual(failed.map((f) => [f.kind, f.status]), [['redirected', 301]]);
+  });
+
+  it('the hop limit counts 3xx responses: with maxRedirects 2 the third 302 fails the session; a 6xx from a redirected target ends the search', async () => {
+    const env = createEnv();
+    const { session, invite } = await call(env, { maxRedirects: 2 });
+    const failed = failures(session);
+    env.net.deliver(responseTo(invite, 302, { contact: '<sip:hop1@192.0.2.41>, <sip:spare@192.0.2.49>;q=0.2' }));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 302, { contact: '<sip:hop2@192.0.2.42>' }));
+    await flush();
+    assert.equal(env.net.last('INVITE').startLine(), 'INVITE sip:hop2@192.0.2.42 SIP/2.0');
+    env.net.deliver(responseTo(env.net.last('INVITE'), 302, { contact: '<sip:hop3@192.0.2.43>' }));
+    await flush();
+    // Over the limit: that 302 is not followed, but the spare Contact of the first one still is.
+    assert.equal(env.net.last('INVITE').startLine(), 'INVITE sip:spare@192.0.2.49 SIP/2.0');
+    env.net.deliver(responseTo(env.net.last('INVITE'), 603));
+    await flush();
+    assert.deepEqual(failed.map((f) => [f.kind, f.status]), [['rejected', 603]]);
+    assert.equal(env.net.requests('INVITE').length, 4);
+  });
+
+  it('a 6xx from a redirected target ends the search even with Contacts left', async () => {
+    const env = createEnv();
+    const { session, invite } = await call(env, { maxRedirects: 1 });
+    const failed = failures(session);
+    env.net.deliver(responseTo(invite, 302, { contact: '<sip:one@192.0.2.41>, <sip:two@192.0.2.42>;q=0.5' }));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 600));
+    await flush();
+    assert.deepEqual(failed.map((f) => [f.kind, f.status]), [['rejected', 600]]);
+    assert.equal(env.net.requests('INVITE').length, 2);
+  });
+
   it('hangup() once confirmed sends BYE with the next CSeq and ends the session local-bye at once', async () => {
     const env = createEnv();
     const { session } = await answeredCall(env);
@@ -922,16 +989,16 @@ describe('OutgoingInviteSession: a request in the dialog that times out or gets 
     const env = createEnv();
     const { session } = await answeredCall(env);
     const ended = endings(session);
-    let result: SipResponse | undefined;
-    void session.reinvite({ body: sdp(2) }).then((response) => (result = response));
+    const results: number[] = [];
+    void session.reinvite({ body: sdp(2) }).then((response) => results.push(response.status));
     await flush();
     const reinvite = env.net.last('INVITE');
     assert.equal(reinvite.header('cseq'), '2 INVITE');
     await advance(env.clock, 64 * 500 - 1);
-    assert.equal(result, undefined);
+    assert.deepEqual(results, []);
     assert.deepEqual(env.net.requests('BYE'), []);
     await advance(env.clock, 1);
-    assert.equal(result?.status, 408);
+    assert.deepEqual(results, [408]);
     assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 408]]);
     const bye = env.net.last('BYE');
     assert.equal(bye.header('cseq'), '3 BYE');
