@@ -120,10 +120,48 @@ export class IncomingDialogRequest {
   }
 }
 
+/**
+ * An offer in a reliable provisional response to our offerless INVITE (RFC 3262 §5, RFC 3264):
+ * the answer goes in the PRACK, or in the ACK when the 2xx came before it was given.
+ */
+export class EarlyOffer {
+  private given = false;
+  constructor(
+    /** The reliable provisional response that carries the offer. */
+    readonly response: SipResponse,
+    private readonly give: (answer: BodyOptions) => void,
+  ) {}
+
+  get description(): string {
+    return this.response.body.toString('utf8');
+  }
+
+  get isAnswered(): boolean {
+    return this.given;
+  }
+
+  /** Sends `answer` (a session description answering the offer); once only. */
+  answer(answer: BodyOptions): void {
+    if (this.given) return;
+    this.given = true;
+    this.give(answer);
+  }
+}
+
 export interface OutgoingInviteEvents {
   /** Each provisional response above 100 (180, 183 with early media, …). */
   provisional: [response: SipResponse];
-  /** The first 2xx. When `ackPending` (the 2xx carried an offer), call ack() with the answer. */
+  /**
+   * An offer in a reliable provisional response (our INVITE had none): answer it with
+   * offer.answer(). Emitted after `provisional`. Unheard: answered at once with every stream
+   * rejected (the UA's answer for unwanted offers), so that the exchange completes.
+   */
+  earlyOffer: [offer: EarlyOffer];
+  /**
+   * The first 2xx. When `ackPending` (the 2xx carried an offer), call ack() with the answer.
+   * Otherwise the session ACKs by itself: at once, or, when the 2xx came while an early offer
+   * awaited its answer, as soon as that answer is given (it goes in the ACK).
+   */
   answered: [response: SipResponse, ackPending: boolean];
   /** The ACK of the INVITE went out. */
   confirmed: [];
@@ -195,6 +233,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private finalResponseBytes: Buffer | undefined;
   private createdSets: InviteDialogSet[] | undefined;
   private dialogSetOptions: InviteDialogSetOptions | undefined;
+  /** An offer of a reliable provisional response, handed to the application and not yet answered. */
+  private pendingEarlyOffer: { dialog: SessionDialog; response: SipResponse } | undefined;
+  /** The description of the first reliable provisional response with one: an early offer, or the answer to our offer. */
+  private earlyRemote: Buffer | undefined;
 
   constructor(
     private readonly core: SessionCore,
@@ -247,6 +289,15 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   /** The latest session description the peer sent (offer or answer). */
   get remoteDescription(): string | undefined {
     return this.lastRemote?.toString('utf8');
+  }
+
+  /**
+   * The session description of a reliable provisional response (RFC 3262 §5), once one came:
+   * the peer's offer (our INVITE had none) or its answer to ours. A 2xx after it may repeat it
+   * or carry none (RFC 3261 §13.2.1).
+   */
+  get earlyDescription(): string | undefined {
+    return this.earlyRemote?.toString('utf8');
   }
 
   /** Sends the INVITE (after locating the next hop, RFC 3263). */
@@ -441,12 +492,18 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
         this.targets = []; // RFC 3263 §4.3: once a server answered, we stay with it
         if (response.status > 100) this.provisional(response);
         return;
-      case 'early':
+      case 'early': {
         this.targets = [];
         if (outcome.reliability === 'retransmission' || outcome.reliability === 'out-of-order') return;
-        if (outcome.reliability === 'new') this.prack(outcome.dialog, response);
+        const reliable = outcome.reliability === 'new';
+        const offered = reliable && this.carriesEarlyOffer(outcome.dialog, response);
+        if (reliable && carriesSessionDescription(response)) this.earlyRemote ??= response.body;
+        if (reliable && !offered) this.prack(outcome.dialog, response);
         this.provisional(response);
+        // RFC 3262 §5: the answer to an offer in a reliable provisional response goes in the PRACK.
+        if (offered && this.current === 'proceeding') this.earlyOffer(outcome.dialog, response);
         return;
+      }
       case 'confirmed':
         this.answered(outcome.dialog, response);
         return;
@@ -471,12 +528,41 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.emit('provisional', response);
   }
 
-  private prack(dialog: SessionDialog, response: SipResponse): void {
+  private prack(dialog: SessionDialog, response: SipResponse, answer: BodyOptions = {}): void {
     try {
-      void this.sendNonInvite(dialog.createPrack(response), (answer) => this.dialogResponse(dialog, answer));
+      void this.sendNonInvite(dialog.createPrack(response, answer), (reply) => this.dialogResponse(dialog, reply));
     } catch (error) {
       this.core.reportError(error);
     }
+  }
+
+  /** The reliable provisional response holds the peer's offer, which the dialog has not seen answered (RFC 3261 §13.2.1). */
+  private carriesEarlyOffer(dialog: SessionDialog, response: SipResponse): boolean {
+    const { state, offer } = dialog.offerAnswer;
+    return carriesSessionDescription(response) && state === 'remote-offer' && offer?.method === 'INVITE' && offer.cseq === response.cseq.seq;
+  }
+
+  private earlyOffer(dialog: SessionDialog, response: SipResponse): void {
+    const pending = { dialog, response };
+    this.pendingEarlyOffer = pending;
+    const offer = new EarlyOffer(response, (answer) => this.guard(() => this.answerEarlyOffer(pending, answer)));
+    if (this.listenerCount('earlyOffer') === 0) {
+      offer.answer(this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {});
+      return;
+    }
+    this.emit('earlyOffer', offer);
+  }
+
+  private answerEarlyOffer(pending: { dialog: SessionDialog; response: SipResponse }, answer: BodyOptions): void {
+    if (this.pendingEarlyOffer !== pending) return;
+    this.pendingEarlyOffer = undefined;
+    if (answer.body !== undefined) this.lastLocal = answer;
+    if (this.current === 'answered' && this.confirmedDialog === pending.dialog) {
+      // The 2xx came first: the offer still awaits its answer, which the ACK carries.
+      this.ack(answer);
+      return;
+    }
+    if (this.current === 'proceeding' && pending.dialog.state === 'early') this.prack(pending.dialog, pending.response, answer);
   }
 
   private answered(dialog: SessionDialog, response: SipResponse): void {
@@ -494,7 +580,20 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       this.ackThenBye(this.cancelRequested);
       return;
     }
-    const offerInResponse = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
+    const early = this.pendingEarlyOffer;
+    if (early !== undefined && early.dialog === dialog) {
+      // The offer of a reliable 1xx of this dialog awaits the application's answer: the ACK
+      // carries it once given (answerEarlyOffer). The 2xx is not a new offer.
+      try {
+        this.emit('answered', response, false);
+      } finally {
+        this.releaseHandled();
+      }
+      return;
+    }
+    // RFC 3261 §13.2.1: the 2xx holds an offer when our INVITE had none and no reliable 1xx of
+    // this dialog carried one (a description after that repeats it).
+    const offerInResponse = dialog.offerAnswer.state === 'remote-offer';
     if (offerInResponse) {
       try {
         this.emit('answered', response, true);
@@ -618,6 +717,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private fail(failure: InviteFailure): void {
     if (this.current === 'failed' || this.current === 'ended') return;
     this.current = 'failed';
+    this.pendingEarlyOffer = undefined;
     this.transaction = undefined;
     this.clearCancelTimer();
     this.core.detach(this);
@@ -660,7 +760,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     }
     // RFC 3261 §13.2.2.4: the 2xx is ACKed (with an answer rejecting its offer when we have
     // one; the ACK may go without, as the BYE follows at once), then the session ends.
-    const offer = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
+    const offer = dialog.offerAnswer.state === 'remote-offer';
     const answer = offer ? (this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {}) : {};
     const { ack, bye } = dialog.ackAndBye(response, answer);
     this.sendAck(ack);
@@ -950,6 +1050,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private end(ending: SessionEnding): void {
     if (this.current === 'ended' || this.current === 'failed') return;
     this.current = 'ended';
+    this.pendingEarlyOffer = undefined;
     this.core.clock.cancel(this.sessionTimer);
     this.clearCancelTimer();
     for (const retransmission of this.retransmissions?.values() ?? []) retransmission.stop();

@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { checkDigestResponse, parseCredentials, type DigestCredentials } from '../../../src/sip/auth/index.js';
 import { DialogError } from '../../../src/sip/dialog/index.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message/index.js';
-import type { IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding } from '../../../src/sip/ua/index.js';
+import type { EarlyOffer, IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding } from '../../../src/sip/ua/index.js';
 import {
   advance,
   advanceTo,
@@ -596,6 +596,135 @@ function digestOf(value: string | undefined): DigestCredentials {
   assert.equal(credentials.kind, 'digest');
   return credentials as DigestCredentials;
 }
+
+describe('OutgoingInviteSession: an offer in a reliable provisional response (RFC 3262 §5, RFC 3725 §8)', () => {
+  const RELIABLE = ['Require: 100rel', 'RSeq: 1'];
+  const PEER_OFFER = sdp(1, '192.0.2.20', 30000);
+
+  /** An offerless INVITE (RFC 3725 flow III) with 100rel, and the 183 with the peer's offer delivered. */
+  async function earlyOffered(env: Env, options: Partial<InviteOptions> = {}): Promise<{ session: OutgoingInviteSession; invite: SipRequest; offers: EarlyOffer[]; order: string[] }> {
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true, ...options });
+    const offers: EarlyOffer[] = [];
+    const order: string[] = [];
+    session.on('provisional', (response) => order.push(`provisional ${response.status}`));
+    session.on('earlyOffer', (offer) => {
+      order.push('earlyOffer');
+      offers.push(offer);
+    });
+    session.on('answered', (_response, ackPending) => order.push(`answered ${ackPending}`));
+    session.on('confirmed', () => order.push('confirmed'));
+    await flush();
+    const invite = env.net.last('INVITE');
+    assert.equal(invite.body.length, 0, 'the INVITE carries no offer');
+    env.net.deliver(responseTo(invite, 183, { reason: 'Session Progress', headers: RELIABLE, body: PEER_OFFER }));
+    await flush();
+    return { session, invite, offers, order };
+  }
+
+  it('the offer is handed over and the PRACK waits for its answer, which it then carries (RAck 1 1 INVITE); the 2xx repeating the offer is ACKed without a body', async () => {
+    const env = createEnv();
+    const { session, invite, offers, order } = await earlyOffered(env);
+    assert.deepEqual(order, ['provisional 183', 'earlyOffer']);
+    assert.equal(offers[0]!.description, PEER_OFFER);
+    assert.equal(session.earlyDescription, PEER_OFFER);
+    assert.deepEqual(env.net.requests('PRACK'), [], 'no PRACK before the answer is known');
+    // A retransmission of the 183 while the answer is awaited is not handed over again.
+    env.net.deliver(responseTo(invite, 183, { reason: 'Session Progress', headers: RELIABLE, body: PEER_OFFER }));
+    await flush();
+    assert.equal(offers.length, 1);
+    offers[0]!.answer({ body: ANSWER });
+    await flush();
+    const prack = env.net.last('PRACK');
+    assert.equal(prack.header('rack'), '1 1 INVITE');
+    assert.equal(prack.header('cseq'), '2 PRACK');
+    assert.equal(prack.contentType, 'application/sdp');
+    assert.equal(prack.body.toString('utf8'), ANSWER);
+    env.net.deliver(responseTo(prack, 200));
+    env.net.deliver(responseTo(invite, 200, { body: PEER_OFFER }));
+    await flush();
+    assert.deepEqual(order, ['provisional 183', 'earlyOffer', 'answered false', 'confirmed']);
+    const ack = env.net.last('ACK');
+    assert.equal(ack.header('cseq'), '1 ACK');
+    assert.equal(ack.body.length, 0, 'the exchange was over: the ACK carries nothing');
+    assert.equal(session.state, 'confirmed');
+    session.hangup();
+    await flush();
+    assert.equal(env.net.last('BYE').header('cseq'), '3 BYE');
+  });
+
+  it('a 2xx that comes before the answer is given waits for it: the answer then goes in the ACK, and no PRACK is sent', async () => {
+    const env = createEnv();
+    const { session, invite, offers, order } = await earlyOffered(env);
+    env.net.deliver(responseTo(invite, 200, { body: PEER_OFFER }));
+    await flush();
+    assert.deepEqual(order, ['provisional 183', 'earlyOffer', 'answered false']);
+    assert.deepEqual(env.net.requests('ACK'), [], 'no ACK before the answer');
+    assert.equal(session.state, 'answered');
+    offers[0]!.answer({ body: ANSWER });
+    await flush();
+    assert.deepEqual(order, ['provisional 183', 'earlyOffer', 'answered false', 'confirmed']);
+    assert.equal(env.net.last('ACK').body.toString('utf8'), ANSWER);
+    assert.deepEqual(env.net.requests('PRACK'), []);
+    assert.equal(session.state, 'confirmed');
+  });
+
+  it('without an earlyOffer listener the offer is answered at once in the PRACK with the UA\'s answer for unwanted offers', async () => {
+    const env = createEnv({ answerForUnwantedOffer: () => ({ body: sdp(1, '0.0.0.0', 0) }) });
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 183, { headers: RELIABLE, body: PEER_OFFER }));
+    await flush();
+    assert.equal(env.net.last('PRACK').body.toString('utf8'), sdp(1, '0.0.0.0', 0));
+    assert.equal(session.state, 'proceeding');
+  });
+
+  it('hanging up while the answer is awaited sends CANCEL; an answer given later sends nothing', async () => {
+    const env = createEnv();
+    const { session, invite, offers } = await earlyOffered(env);
+    const failed = failures(session);
+    session.hangup();
+    await flush();
+    assert.equal(env.net.requests('CANCEL').length, 1);
+    env.net.deliver(responseTo(invite, 487));
+    await flush();
+    assert.deepEqual(failed.map((f) => [f.kind, f.status]), [['canceled', 487]]);
+    offers[0]!.answer({ body: ANSWER });
+    await flush();
+    assert.deepEqual(env.net.requests('PRACK'), []);
+  });
+
+  it('a 2xx crossing the CANCEL while the answer is awaited is ACKed with a rejecting answer, then BYE', async () => {
+    const env = createEnv({ answerForUnwantedOffer: () => ({ body: sdp(1, '0.0.0.0', 0) }) });
+    const { session, invite } = await earlyOffered(env);
+    session.hangup();
+    await flush();
+    env.net.deliver(responseTo(invite, 200, { body: PEER_OFFER }));
+    await flush();
+    assert.equal(env.net.last('ACK').body.toString('utf8'), sdp(1, '0.0.0.0', 0));
+    assert.equal(env.net.requests('BYE').length, 1);
+    assert.equal(session.state, 'ended');
+  });
+
+  it('with an offer in our INVITE, the answer in a reliable 183 is PRACKed at once without a body; a 2xx without SDP then completes the session', async () => {
+    const env = createEnv();
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, body: OFFER, reliableProvisionals: true });
+    let offered = 0;
+    session.on('earlyOffer', () => offered++);
+    await flush();
+    const invite = env.net.last('INVITE');
+    env.net.deliver(responseTo(invite, 183, { headers: RELIABLE, body: ANSWER }));
+    await flush();
+    const prack = env.net.last('PRACK');
+    assert.equal(prack.body.length, 0);
+    assert.equal(session.earlyDescription, ANSWER);
+    env.net.deliver(responseTo(prack, 200));
+    env.net.deliver(responseTo(invite, 200));
+    await flush();
+    assert.equal(offered, 0, 'an answer is not an offer');
+    assert.equal(session.state, 'confirmed');
+    assert.equal(env.net.last('ACK').body.length, 0);
+  });
+});
 
 describe('OutgoingInviteSession: digest authentication (RFC 3261 §22.2)', () => {
   it('a 401 is answered with a new INVITE: CSeq 2, same Call-ID and From tag, a new branch, and Authorization for the challenge', async () => {
