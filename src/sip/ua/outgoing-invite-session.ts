@@ -237,6 +237,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private pendingEarlyOffer: { dialog: SessionDialog; response: SipResponse } | undefined;
   /** The description of the first reliable provisional response with one: an early offer, or the answer to our offer. */
   private earlyRemote: Buffer | undefined;
+  /** The early dialog of the latest reliable provisional response: where an UPDATE goes before the 2xx (RFC 3311 §5.1). */
+  private reliableEarlyDialog: { dialog: SessionDialog; allowsUpdate: boolean; exchangeDone: () => boolean } | undefined;
 
   constructor(
     private readonly core: SessionCore,
@@ -372,6 +374,40 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     });
   }
 
+  /**
+   * An UPDATE (RFC 3311): changes the session (with an offer in `options.body`; the 2xx carries
+   * the answer) or refreshes the dialog, without waiting for the INVITE to complete. Once
+   * confirmed it goes in the dialog; before that, in the early dialog of the reliable provisional
+   * response last received (§5.1: the peer must have listed UPDATE in its Allow, and an offer may
+   * go only once the INVITE's own offer/answer exchange is over). Resolves with the final
+   * response (408 on timeout).
+   */
+  update(options: RequestOptions = {}): Promise<SipResponse> {
+    let dialog: SessionDialog;
+    if (this.current === 'confirmed' && this.confirmedDialog) {
+      dialog = this.confirmedDialog;
+    } else {
+      const early = this.reliableEarlyDialog;
+      if ((this.current !== 'proceeding' && this.current !== 'calling') || early === undefined || early.dialog.state !== 'early') {
+        throw new Error(`cannot send UPDATE: the session is ${this.current}, with no early dialog from a reliable provisional response`);
+      }
+      if (!early.allowsUpdate) throw new Error('cannot send UPDATE: the peer did not list UPDATE in the Allow of its provisional response (RFC 3311 §5.1)');
+      if (options.body !== undefined && (this.pendingEarlyOffer !== undefined || !early.exchangeDone())) {
+        throw new Error('cannot offer in an UPDATE before the INVITE\'s offer/answer exchange is over (RFC 3311 §5.1)');
+      }
+      dialog = early.dialog;
+    }
+    const outgoing = dialog.createRequest('UPDATE', options);
+    if (options.body !== undefined) this.lastLocal = options;
+    return new Promise<SipResponse>((resolve) => {
+      void this.sendNonInvite(outgoing, (response) => {
+        this.dialogResponse(dialog, response);
+        if (response.status >= 200 && response.status < 300 && carriesSessionDescription(response)) this.lastRemote = response.body;
+        resolve(response);
+      });
+    });
+  }
+
   /** Any other request in the dialog (INFO, UPDATE, OPTIONS, REFER…); resolves with its final response (408 on timeout). */
   request(method: string, options: RequestOptions = {}): Promise<SipResponse> {
     const dialog = this.requireConfirmed(method);
@@ -498,6 +534,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
         const reliable = outcome.reliability === 'new';
         const offered = reliable && this.carriesEarlyOffer(outcome.dialog, response);
         if (reliable && carriesSessionDescription(response)) this.earlyRemote ??= response.body;
+        if (reliable) this.noteReliableEarlyDialog(outcome.dialog, response);
         if (reliable && !offered) this.prack(outcome.dialog, response);
         this.provisional(response);
         // RFC 3262 §5: the answer to an offer in a reliable provisional response goes in the PRACK.
@@ -534,6 +571,19 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     } catch (error) {
       this.core.reportError(error);
     }
+  }
+
+  /**
+   * The early dialog of a reliable provisional response: UPDATE may go there (RFC 3311 §5.1), and
+   * the peer's requests in it (an UPDATE of its own) reach this session.
+   */
+  private noteReliableEarlyDialog(dialog: SessionDialog, response: SipResponse): void {
+    const allowsUpdate = response.headerValues('allow').some((value) => value.split(',').some((method) => method.trim().toUpperCase() === 'UPDATE'));
+    const invite = this.invite;
+    // The INVITE's exchange is over once its offer (ours, or the peer's in this response) is answered.
+    const exchangeDone = (): boolean => dialog.offerAnswer.state === 'stable' && (carriesSessionDescription(invite) ? this.earlyRemote !== undefined : true);
+    this.reliableEarlyDialog = { dialog, allowsUpdate, exchangeDone };
+    this.core.attachDialog(dialog, this);
   }
 
   /** The reliable provisional response holds the peer's offer, which the dialog has not seen answered (RFC 3261 §13.2.1). */
@@ -720,6 +770,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.pendingEarlyOffer = undefined;
     this.transaction = undefined;
     this.clearCancelTimer();
+    // An UPDATE of the peer in an early dialog, still unanswered: the dialog is gone (§15.1.2).
+    for (const asked of [...(this.unanswered?.values() ?? [])]) this.guard(() => asked.respond(487));
+    this.unanswered = undefined;
     this.core.detach(this);
     this.emit('failed', failure);
   }
@@ -931,9 +984,15 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   // ---- requests from the peer ---------------------------------------------------------------
 
   receiveRequest(request: SipRequest, transaction: ServerTransaction): void {
-    const dialog = this.confirmedDialog;
+    const dialog = this.confirmedDialog ?? this.earlyDialogOf(request);
     if (!dialog) {
       transaction.respond(createResponse(request, 481));
+      return;
+    }
+    if (dialog.state === 'early' && request.method !== 'UPDATE' && request.method !== 'INFO' && request.method !== 'OPTIONS') {
+      // RFC 3261 §15, §14: before the 2xx the callee may not BYE nor re-INVITE; UPDATE (RFC 3311
+      // §5.2) and the odd INFO are what an early dialog carries.
+      transaction.respond(dialog.createResponse(request, request.method === 'BYE' ? 481 : 403));
       return;
     }
     const verdict = dialog.receiveRequest(request);
@@ -994,6 +1053,13 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       asked.respond(500);
       throw error;
     }
+  }
+
+  /** The early dialog a request of the peer belongs to, before any 2xx. */
+  private earlyDialogOf(request: SipRequest): SessionDialog | undefined {
+    const early = this.reliableEarlyDialog?.dialog;
+    if (early === undefined || early.state !== 'early' || (request.from.tag ?? '') !== early.remoteTag) return undefined;
+    return early;
   }
 
   receiveCancel(invite: ServerTransaction): void {

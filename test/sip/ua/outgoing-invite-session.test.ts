@@ -726,6 +726,90 @@ describe('OutgoingInviteSession: an offer in a reliable provisional response (RF
   });
 });
 
+describe('OutgoingInviteSession: UPDATE in an early dialog (RFC 3311)', () => {
+  const RELIABLE_UPDATE = ['Require: 100rel', 'RSeq: 1', 'Allow: INVITE, ACK, CANCEL, BYE, PRACK, UPDATE'];
+  const PEER_OFFER = sdp(1, '192.0.2.20', 30000);
+
+  /** An offerless INVITE whose reliable 183 offered and got `answer` in the PRACK (200). */
+  async function earlyAnswered(env: Env, headers: string[] = RELIABLE_UPDATE): Promise<{ session: OutgoingInviteSession; invite: SipRequest }> {
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    session.on('earlyOffer', (offer) => offer.answer({ body: ANSWER }));
+    await flush();
+    const invite = env.net.last('INVITE');
+    env.net.deliver(responseTo(invite, 183, { headers, body: PEER_OFFER }));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('PRACK'), 200));
+    await flush();
+    return { session, invite };
+  }
+
+  it('update() before the 2xx goes in the early dialog with the next CSeq and our offer; the 2xx answer is the new remote description', async () => {
+    const env = createEnv();
+    const { session, invite } = await earlyAnswered(env);
+    const pending = session.update({ body: sdp(2) });
+    await flush();
+    const update = env.net.last('UPDATE');
+    assert.equal(update.startLine(), 'UPDATE sip:bob@192.0.2.20:5060 SIP/2.0', 'to the remote target of the 183');
+    assert.equal(update.header('cseq'), '3 UPDATE', 'after INVITE 1 and PRACK 2');
+    assert.equal(update.to.tag, BOB_TAG);
+    assert.equal(update.header('contact'), '<sip:ctd@10.0.0.1:5060>', 'UPDATE is a target refresh request (RFC 3311 §5.1)');
+    assert.equal(update.body.toString('utf8'), sdp(2));
+    env.net.deliver(responseTo(update, 200, { body: sdp(2, '192.0.2.20', 30000) }));
+    assert.equal((await pending).status, 200);
+    assert.equal(session.remoteDescription, sdp(2, '192.0.2.20', 30000));
+    assert.equal(session.state, 'proceeding');
+    env.net.deliver(responseTo(invite, 200));
+    await flush();
+    assert.equal(session.state, 'confirmed');
+    assert.equal(env.net.last('ACK').body.length, 0);
+  });
+
+  it('update() refuses: before any reliable 1xx, when the peer did not Allow UPDATE, with an offer while the early offer awaits its answer', async () => {
+    const env = createEnv();
+    const bare = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    await flush();
+    assert.throws(() => bare.update({ body: sdp(2) }), /no early dialog/);
+    const { session } = await earlyAnswered(env, ['Require: 100rel', 'RSeq: 1']);
+    assert.throws(() => session.update({ body: sdp(2) }), /did not list UPDATE/);
+    const waiting = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    waiting.on('earlyOffer', () => undefined);
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 183, { headers: RELIABLE_UPDATE, body: PEER_OFFER, toTag: 'bob-2' }));
+    await flush();
+    assert.throws(() => waiting.update({ body: sdp(2) }), /offer\/answer exchange is over/);
+    assert.equal(env.net.requests('UPDATE').length, 0);
+  });
+
+  it("an UPDATE from the peer in the early dialog is handed over (update event) and answered in it; a BYE there gets 481", async () => {
+    const env = createEnv();
+    const { session } = await earlyAnswered(env);
+    session.on('update', (asked) => asked.respond(200, { body: sdp(3) }));
+    const ids = { callId: session.callId, localTag: session.localTag, remoteTag: BOB_TAG };
+    env.net.deliver(peerRequest(ids, { method: 'UPDATE', cseq: 10, body: sdp(2, '192.0.2.20', 30000) }));
+    await flush();
+    const answer = env.net.responses(200).find((r) => r.cseq.method === 'UPDATE')!;
+    assert.equal(answer.body.toString('utf8'), sdp(3));
+    assert.equal(answer.to.tag, session.localTag);
+    assert.equal(session.remoteDescription, sdp(2, '192.0.2.20', 30000));
+    env.net.deliver(peerRequest(ids, { method: 'BYE', cseq: 11 }));
+    await flush();
+    assert.deepEqual(answersTo(env, 'BYE', 11), ['481']);
+    assert.equal(session.state, 'proceeding');
+  });
+
+  it('an UPDATE of the peer still unanswered when the INVITE fails gets 487', async () => {
+    const env = createEnv();
+    const { session, invite } = await earlyAnswered(env);
+    session.on('update', () => undefined);
+    const ids = { callId: session.callId, localTag: session.localTag, remoteTag: BOB_TAG };
+    env.net.deliver(peerRequest(ids, { method: 'UPDATE', cseq: 10, body: sdp(2, '192.0.2.20', 30000) }));
+    await flush();
+    env.net.deliver(responseTo(invite, 486));
+    await flush();
+    assert.deepEqual(answersTo(env, 'UPDATE', 10), ['487']);
+  });
+});
+
 describe('OutgoingInviteSession: digest authentication (RFC 3261 §22.2)', () => {
   it('a 401 is answered with a new INVITE: CSeq 2, same Call-ID and From tag, a new branch, and Authorization for the challenge', async () => {
     const env = createEnv();
