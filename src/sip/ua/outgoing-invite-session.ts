@@ -237,6 +237,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private pendingEarlyOffer: { dialog: SessionDialog; response: SipResponse } | undefined;
   /** The description of the first reliable provisional response with one: an early offer, or the answer to our offer. */
   private earlyRemote: Buffer | undefined;
+  /** PRACKs sent and not yet answered: an UPDATE offer waits for them (RFC 6337 §3.2: the PRACK and the UPDATE must not cross). */
+  private pracksPending = 0;
   /** The early dialog of the latest reliable provisional response: where an UPDATE goes before the 2xx (RFC 3311 §5.1). */
   private reliableEarlyDialog: { dialog: SessionDialog; allowsUpdate: boolean; exchangeDone: () => boolean } | undefined;
 
@@ -389,11 +391,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     } else {
       const early = this.reliableEarlyDialog;
       if ((this.current !== 'proceeding' && this.current !== 'calling') || early === undefined || early.dialog.state !== 'early') {
-        throw new Error(`cannot send UPDATE: the session is ${this.current}, with no early dialog from a reliable provisional response`);
+        throw new DialogError('UPDATE_NOT_ALLOWED', `cannot send UPDATE: the session is ${this.current}, with no early dialog from a reliable provisional response`);
       }
-      if (!early.allowsUpdate) throw new Error('cannot send UPDATE: the peer did not list UPDATE in the Allow of its provisional response (RFC 3311 §5.1)');
+      if (!early.allowsUpdate) throw new DialogError('UPDATE_NOT_ALLOWED', 'cannot send UPDATE: the peer did not list UPDATE in the Allow of its provisional response (RFC 3311 §5.1)');
       if (options.body !== undefined && (this.pendingEarlyOffer !== undefined || !early.exchangeDone())) {
-        throw new Error('cannot offer in an UPDATE before the INVITE\'s offer/answer exchange is over (RFC 3311 §5.1)');
+        throw new DialogError('UPDATE_NOT_ALLOWED', 'cannot offer in an UPDATE before the INVITE\'s offer/answer exchange is over (RFC 3311 §5.1)');
       }
       dialog = early.dialog;
     }
@@ -567,7 +569,12 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   private prack(dialog: SessionDialog, response: SipResponse, answer: BodyOptions = {}): void {
     try {
-      void this.sendNonInvite(dialog.createPrack(response, answer), (reply) => this.dialogResponse(dialog, reply));
+      const prack = dialog.createPrack(response, answer);
+      this.pracksPending++;
+      void this.sendNonInvite(prack, (reply) => {
+        this.pracksPending--;
+        this.dialogResponse(dialog, reply);
+      });
     } catch (error) {
       this.core.reportError(error);
     }
@@ -581,7 +588,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const allowsUpdate = response.headerValues('allow').some((value) => value.split(',').some((method) => method.trim().toUpperCase() === 'UPDATE'));
     const invite = this.invite;
     // The INVITE's exchange is over once its offer (ours, or the peer's in this response) is answered.
-    const exchangeDone = (): boolean => dialog.offerAnswer.state === 'stable' && (carriesSessionDescription(invite) ? this.earlyRemote !== undefined : true);
+    const exchangeDone = (): boolean =>
+      dialog.offerAnswer.state === 'stable' && this.pracksPending === 0 && (carriesSessionDescription(invite) ? this.earlyRemote !== undefined : true);
     this.reliableEarlyDialog = { dialog, allowsUpdate, exchangeDone };
     this.core.attachDialog(dialog, this);
   }

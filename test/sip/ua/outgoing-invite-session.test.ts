@@ -780,6 +780,24 @@ describe('OutgoingInviteSession: UPDATE in an early dialog (RFC 3311)', () => {
     assert.equal(env.net.requests('UPDATE').length, 0);
   });
 
+  it('an UPDATE offer waits for the 200 of the PRACK that carried our answer (the two must not cross)', async () => {
+    const env = createEnv();
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    session.on('earlyOffer', (offer) => offer.answer({ body: ANSWER }));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 183, { headers: RELIABLE_UPDATE, body: PEER_OFFER }));
+    await flush();
+    assert.throws(
+      () => session.update({ body: sdp(2) }),
+      (error: unknown) => error instanceof DialogError && error.code === 'UPDATE_NOT_ALLOWED',
+    );
+    env.net.deliver(responseTo(env.net.last('PRACK'), 200));
+    await flush();
+    void session.update({ body: sdp(2) });
+    await flush();
+    assert.equal(env.net.requests('UPDATE').length, 1);
+  });
+
   it("an UPDATE from the peer in the early dialog is handed over (update event) and answered in it; a BYE there gets 481", async () => {
     const env = createEnv();
     const { session } = await earlyAnswered(env);
