@@ -20,6 +20,8 @@ import type { Clock, TimerHandle } from '../sip/index.js';
 import {
   answerInOfferOrder,
   createHeldAnswer,
+  createRejectingAnswer,
+  writeSdp,
   type RingbackStream,
   createLegSdpState,
   createNoMediaOffer,
@@ -85,6 +87,8 @@ interface Leg {
    * For flow I's B, `answered` means its reliable 1xx carried the answer to A's offer.
    */
   early: 'none' | 'relaying' | 'answered';
+  /** Another fork's 2xx with an offer of its own, come while B's early offer was on its way to A. */
+  forkOffer: SipResponse | undefined;
 }
 
 export class Call {
@@ -118,7 +122,7 @@ export class Call {
     this.id = request.id;
     this.requestedFlow = request.flow ?? deps.defaults.flow;
     this.activeFlow = this.requestedFlow;
-    const leg = (): Leg => ({ session: undefined, status: 'idle', sdp: createLegSdpState({ address: deps.sdpAddress }), ringTimer: undefined, ringTimedOut: false, early: 'none' });
+    const leg = (): Leg => ({ session: undefined, status: 'idle', sdp: createLegSdpState({ address: deps.sdpAddress }), ringTimer: undefined, ringTimedOut: false, early: 'none', forkOffer: undefined });
     this.legs = { a: leg(), b: leg() };
   }
 
@@ -314,7 +318,8 @@ export class Call {
     }
     const b = this.legs.b;
     if (this.current !== 'calling_b' || this.flow === 'I') {
-      offer.answer({});
+      // Nothing to join it with: the exchange still needs an answer, one that refuses every stream.
+      offer.answer({ body: writeSdp(createRejectingAnswer(description)) });
       return;
     }
     if (this.offerA && !hasCommonCodec(this.offerA, description)) {
@@ -326,6 +331,12 @@ export class Call {
     this.relayOfferOfB(description, (answer) => {
       b.early = 'answered';
       offer.answer({ body: answer });
+      const forkOffer = b.forkOffer;
+      b.forkOffer = undefined;
+      if (forkOffer && b.session) {
+        this.bAnswered(b.session, forkOffer, true);
+        return;
+      }
       // B's 2xx came while A was re-INVITEd: the answer went in its ACK, and the call is up.
       if (b.status === 'answered') this.connected();
     });
@@ -359,7 +370,7 @@ export class Call {
       return;
     }
     if (name === 'a') this.aAnswered(session, response, ackPending);
-    else this.bAnswered(session, response);
+    else this.bAnswered(session, response, ackPending);
   }
 
   private aAnswered(session: OutgoingInviteSession, response: SipResponse, ackPending: boolean): void {
@@ -422,13 +433,17 @@ export class Call {
     this.dial('b', this.request.b, body);
   }
 
-  private bAnswered(session: OutgoingInviteSession, response: SipResponse): void {
+  private bAnswered(session: OutgoingInviteSession, response: SipResponse, ackPending: boolean): void {
     const b = this.legs.b;
     // RFC 3725 §8: B's offer came in a reliable 1xx. On its way to A still: the relay connects
     // the call once done (the answer goes in this 2xx's ACK). Answered already: the 2xx only
-    // confirms (the session ACKed it).
-    if (b.early === 'relaying') return;
-    if (b.early === 'answered' && (this.flow !== 'I' || this.aAckedEarly)) {
+    // confirms (the session ACKed it). A 2xx with an offer of its own (`ackPending`) comes from
+    // another fork than the 1xx: its offer goes to A as in flow III, after the relay if one runs.
+    if (b.early === 'relaying') {
+      if (ackPending) b.forkOffer = response;
+      return;
+    }
+    if (b.early === 'answered' && !ackPending && (this.flow !== 'I' || this.aAckedEarly)) {
       this.connected();
       return;
     }

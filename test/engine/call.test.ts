@@ -135,6 +135,30 @@ describe('Call: B offers in a reliable 183 (RFC 3725 §8)', () => {
     await endAndAssertClean(env);
   });
 
+  it("another fork's 200 with an offer of its own, during the re-INVITE of A: that offer goes to A next, and that fork's 200 is ACKed with A's answer", async () => {
+    const env = createEnv();
+    await aAnswers(env);
+    const inviteB = env.last(B, 'INVITE');
+    deliver(env, responseTo(inviteB, 183, { headers: RELIABLE, body: OFFER_B, toTag: 'bob-fork-1' }));
+    await flush();
+    const first = env.last(A, 'INVITE');
+    deliver(env, responseTo(inviteB, 200, { body: sdp(1, '192.0.2.30', 7000), toTag: 'bob-fork-2', contact: '<sip:bob@192.0.2.30:5060>' }));
+    await flush();
+    deliver(env, responseTo(first, 200, { contact: A_CONTACT, body: sdp(2, A, 4000) }));
+    await flush();
+    assert.deepEqual(env.to(B, 'PRACK'), [], 'fork 1 ended with the 2xx of fork 2: no PRACK');
+    const second = env.last(A, 'INVITE');
+    assert.notEqual(second, first);
+    assert.match(second.body.toString('utf8'), /m=audio 7000 RTP\/AVP 0/, "fork 2's media goes to A");
+    deliver(env, responseTo(second, 200, { contact: A_CONTACT, body: sdp(3, A, 4000) }));
+    await flush();
+    const ack = env.net.sent.find((sent) => sent.message.isRequest && sent.message.method === 'ACK' && sent.message.to.tag === 'bob-fork-2');
+    assert.ok(ack, "fork 2's 200 is ACKed");
+    assert.match(ack.message.body.toString('utf8'), /m=audio 4000 RTP\/AVP 0/, "with A's answer");
+    assert.deepEqual(env.statuses(), ['queued', 'calling_a', 'calling_b', 'connected']);
+    await endAndAssertClean(env);
+  });
+
   it('B\'s early offer with no codec A offered: failed codec_mismatch, CANCEL to B, BYE to A with Reason 488', async () => {
     const env = createEnv();
     await aAnswers(env);
