@@ -240,7 +240,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   /** PRACKs sent and not yet answered: an UPDATE offer waits for them (RFC 6337 §3.2: the PRACK and the UPDATE must not cross). */
   private pracksPending = 0;
   /** The early dialog of the latest reliable provisional response: where an UPDATE goes before the 2xx (RFC 3311 §5.1). */
-  private reliableEarlyDialog: { dialog: SessionDialog; allowsUpdate: boolean; exchangeDone: () => boolean } | undefined;
+  private reliableEarlyDialog: { dialog: SessionDialog; allowsUpdate: boolean } | undefined;
 
   constructor(
     private readonly core: SessionCore,
@@ -394,7 +394,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
         throw new DialogError('UPDATE_NOT_ALLOWED', `cannot send UPDATE: the session is ${this.current}, with no early dialog from a reliable provisional response`);
       }
       if (!early.allowsUpdate) throw new DialogError('UPDATE_NOT_ALLOWED', 'cannot send UPDATE: the peer did not list UPDATE in the Allow of its provisional response (RFC 3311 §5.1)');
-      if (options.body !== undefined && (this.pendingEarlyOffer !== undefined || !early.exchangeDone())) {
+      if (options.body !== undefined && !this.earlyExchangeDone(early.dialog)) {
         throw new DialogError('UPDATE_NOT_ALLOWED', 'cannot offer in an UPDATE before the INVITE\'s offer/answer exchange is over (RFC 3311 §5.1)');
       }
       dialog = early.dialog;
@@ -586,12 +586,18 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
    */
   private noteReliableEarlyDialog(dialog: SessionDialog, response: SipResponse): void {
     const allowsUpdate = response.headerValues('allow').some((value) => value.split(',').some((method) => method.trim().toUpperCase() === 'UPDATE'));
-    const invite = this.invite;
-    // The INVITE's exchange is over once its offer (ours, or the peer's in this response) is answered.
-    const exchangeDone = (): boolean =>
-      dialog.offerAnswer.state === 'stable' && this.pracksPending === 0 && (carriesSessionDescription(invite) ? this.earlyRemote !== undefined : true);
-    this.reliableEarlyDialog = { dialog, allowsUpdate, exchangeDone };
+    this.reliableEarlyDialog = { dialog, allowsUpdate };
     this.core.attachDialog(dialog, this);
+  }
+
+  /**
+   * Whether the INVITE's own offer/answer exchange is over in an early dialog (RFC 3311 §5.1,
+   * RFC 6337 §3.2): a reliable 1xx carried a description (the answer to our offer, or the peer's
+   * offer), nothing is outstanding, and the PRACK that carried our answer was answered.
+   */
+  private earlyExchangeDone(dialog: SessionDialog): boolean {
+    if (this.pendingEarlyOffer !== undefined || this.pracksPending > 0 || dialog.offerAnswer.state !== 'stable') return false;
+    return this.earlyRemote !== undefined;
   }
 
   /** The reliable provisional response holds the peer's offer, which the dialog has not seen answered (RFC 3261 §13.2.1). */
