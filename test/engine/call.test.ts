@@ -3,7 +3,7 @@
 // message by message as each party would see them. The wire tests play the same against SIPp.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Engine, type CallEvent, type CallRequest } from '../../src/engine/index.js';
+import { Engine, type CallEvent, type CallRequest, type RingbackHandle, type RingbackSource } from '../../src/engine/index.js';
 import { ManualClock } from '../../src/sip/clock.js';
 import type { SipRequest, SipResponse } from '../../src/sip/message/index.js';
 import { advance, FakeTransport, flush, responseTo } from '../sip/ua/fake-transport.js';
@@ -32,11 +32,23 @@ interface Env {
   statuses(): string[];
 }
 
-function createEnv(): Env {
+/** A ringback sender that only records what it is asked to play and stop. */
+class RecordingRingback implements RingbackSource {
+  readonly played: string[] = [];
+  localAddress(): { address: string; port: number } {
+    return { address: '10.0.0.1', port: 7078 };
+  }
+  play(stream: { address: string; port: number; codec: string }): RingbackHandle {
+    this.played.push(`play ${stream.codec} to ${stream.address}:${stream.port}`);
+    return { stop: () => this.played.push('stop') };
+  }
+}
+
+function createEnv(ringback?: RingbackSource): Env {
   const clock = new ManualClock();
   const net = new FakeTransport(clock);
   const events: CallEvent[] = [];
-  const engine = new Engine({ transport: net.asTransportLayer, clock, onEvent: (event) => events.push(event), sipLogLimit: 0 });
+  const engine = new Engine({ transport: net.asTransportLayer, clock, onEvent: (event) => events.push(event), sipLogLimit: 0, ...(ringback ? { ringback } : {}) });
   const to = (address: string, method: string): SipRequest[] =>
     net.sent.filter((s) => s.destination.address === address && s.message.isRequest && s.message.method === method).map((s) => s.message as SipRequest);
   return {
@@ -215,6 +227,31 @@ describe('Call: A offers in a reliable 183', () => {
     await flush();
     assert.match(env.last(B, 'ACK').body.toString('utf8'), /m=audio 4000 RTP\/AVP 0/);
     assert.deepEqual(env.statuses(), ['queued', 'calling_a', 'calling_b', 'connected']);
+    await endAndAssertClean(env);
+  });
+});
+
+describe('Call: ringback with early offers', () => {
+  it("A's early offer with ringback: the PRACK names our sender (sendonly), the tone starts when A answers and stops when B's early offer goes to A", async () => {
+    const ringback = new RecordingRingback();
+    const env = createEnv(ringback);
+    env.engine.startCall(request({ ringback: 'tone' }));
+    await flush();
+    const inviteA = env.last(A, 'INVITE');
+    deliver(env, responseTo(inviteA, 183, { contact: A_CONTACT, toTag: 'alice-1', headers: RELIABLE, body: OFFER_A }));
+    await flush();
+    const held = env.last(A, 'PRACK').body.toString('utf8');
+    assert.match(held, /c=IN IP4 10\.0\.0\.1\r\n/);
+    assert.match(held, /m=audio 7078 RTP\/AVP 0\r\n/);
+    assert.match(held, /a=sendonly/);
+    assert.deepEqual(ringback.played, [], 'no tone to a phone that has not answered');
+    deliver(env, responseTo(env.last(A, 'PRACK'), 200));
+    deliver(env, responseTo(inviteA, 200, { contact: A_CONTACT, toTag: 'alice-1', body: OFFER_A }));
+    await flush();
+    assert.deepEqual(ringback.played, [`play PCMU to ${A}:4000`]);
+    deliver(env, responseTo(env.last(B, 'INVITE'), 183, { headers: RELIABLE, body: OFFER_B }));
+    await flush();
+    assert.deepEqual(ringback.played, [`play PCMU to ${A}:4000`, 'stop'], "B's early media replaces the tone");
     await endAndAssertClean(env);
   });
 });
