@@ -92,6 +92,8 @@ async function endAndAssertClean(env: Env): Promise<void> {
   if (env.engine.stats().liveCalls > 0) env.engine.hangup('call_1');
   await flush();
   for (const address of [A, B]) for (const bye of env.to(address, 'BYE')) deliver(env, responseTo(bye, 200));
+  // A CANCEL without a 487 gives the INVITE up after 64*T1, and the UA forgets the session 64*T1 later.
+  await advance(env.clock, 40_000);
   await advance(env.clock, 40_000);
   const stats = env.engine.stats();
   const transactions = Object.values(stats.ua.transactions).reduce((sum, n) => sum + n, 0);
