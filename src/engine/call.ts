@@ -282,6 +282,7 @@ export class Call {
     session.on('failed', (failure) => this.guard(() => this.legFailed(name, failure)));
     session.on('ended', (ending) => this.guard(() => this.legEnded(name, ending)));
     session.on('reinvite', (incoming) => this.guard(() => this.legReinvite(name, incoming)));
+    session.on('update', (incoming) => this.guard(() => this.legUpdate(name, incoming)));
   }
 
   private legProvisional(name: LegName, response: SipResponse): void {
@@ -627,6 +628,24 @@ export class Call {
         incoming.respond(200, { body: back.sdp });
       }),
     );
+  }
+
+  /**
+   * An UPDATE from a leg (RFC 3311). Without an offer (a session refresh, RFC 4028 §9): 200.
+   * With one once connected: relayed to the other leg as a re-INVITE's would be, its answer in
+   * our 2xx. Before that the leg's early session stays as it is (488), or 491 while another
+   * offer is on its way (RFC 3311 §5.2).
+   */
+  private legUpdate(name: LegName, incoming: IncomingDialogRequest): void {
+    if (incoming.description === undefined) {
+      incoming.respond(200);
+      return;
+    }
+    if (this.current === 'connected') {
+      this.legReinvite(name, incoming);
+      return;
+    }
+    incoming.respond(this.relaying ? 491 : 488);
   }
 
   /** The transfer target answered with offer C: move A's media to it, then let B go. */

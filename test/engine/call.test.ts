@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Engine, type CallEvent, type CallRequest, type RingbackHandle, type RingbackSource } from '../../src/engine/index.js';
 import { ManualClock } from '../../src/sip/clock.js';
 import type { SipRequest, SipResponse } from '../../src/sip/message/index.js';
-import { advance, FakeTransport, flush, responseTo } from '../sip/ua/fake-transport.js';
+import { advance, FakeTransport, flush, peerRequest, responseTo } from '../sip/ua/fake-transport.js';
 
 const A = '192.0.2.10';
 const B = '192.0.2.20';
@@ -275,6 +275,49 @@ describe('Call: flow I with B answering in a reliable 183', () => {
     await flush();
     assert.equal(env.to(A, 'ACK').length, 1, 'A is ACKed once');
     assert.deepEqual(env.statuses(), ['queued', 'calling_a', 'calling_b', 'connected']);
+    await endAndAssertClean(env);
+  });
+});
+
+describe('Call: an UPDATE from a leg (RFC 3311)', () => {
+  /** A flow III call, connected; returns A's dialog ids as the peer sees them. */
+  async function connected(env: Env): Promise<{ callId: string; localTag: string; remoteTag: string }> {
+    await aAnswers(env);
+    deliver(env, responseTo(env.last(B, 'INVITE'), 200, { body: OFFER_B }));
+    await flush();
+    deliver(env, responseTo(env.last(A, 'INVITE'), 200, { contact: A_CONTACT, body: sdp(2, A, 4000) }));
+    await flush();
+    assert.deepEqual(env.statuses(), ['queued', 'calling_a', 'calling_b', 'connected']);
+    const legA = env.last(A, 'INVITE');
+    return { callId: legA.callId, localTag: legA.from.tag!, remoteTag: 'alice-1' };
+  }
+
+  it("once connected, A's UPDATE with a new offer goes to B in a re-INVITE, and B's answer comes back in the 200 to the UPDATE", async () => {
+    const env = createEnv();
+    const ids = await connected(env);
+    const hold = sdp(3, A, 4000).replace('a=sendrecv', 'a=sendonly');
+    env.net.deliver(peerRequest(ids, { method: 'UPDATE', cseq: 5, body: hold }), { transport: 'udp', address: A, port: 5060 });
+    await flush();
+    const toB = env.last(B, 'INVITE');
+    assert.match(toB.body.toString('utf8'), /a=sendonly/, "A's new direction reaches B");
+    deliver(env, responseTo(toB, 200, { body: sdp(2, B, 6000).replace('a=sendrecv', 'a=recvonly') }));
+    await flush();
+    const answer = env.net.responses(200, 'UPDATE')[0];
+    assert.ok(answer, "A's UPDATE answered 200");
+    assert.match(answer.body.toString('utf8'), /m=audio 6000 RTP\/AVP 0[^]*a=recvonly/, "with B's answer");
+    await endAndAssertClean(env);
+  });
+
+  it('an UPDATE without an offer (a session refresh) gets 200 without a body and reaches nobody else', async () => {
+    const env = createEnv();
+    const ids = await connected(env);
+    const invitesToB = env.to(B, 'INVITE').length;
+    env.net.deliver(peerRequest(ids, { method: 'UPDATE', cseq: 5 }), { transport: 'udp', address: A, port: 5060 });
+    await flush();
+    const answer = env.net.responses(200, 'UPDATE')[0];
+    assert.ok(answer);
+    assert.equal(answer.body.length, 0);
+    assert.equal(env.to(B, 'INVITE').length, invitesToB);
     await endAndAssertClean(env);
   });
 });
