@@ -998,7 +998,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   // ---- requests from the peer ---------------------------------------------------------------
 
   receiveRequest(request: SipRequest, transaction: ServerTransaction): void {
-    const dialog = this.confirmedDialog ?? this.earlyDialogOf(request);
+    const confirmed = this.confirmedDialog;
+    // An early dialog attached here may be another fork's, ended by the 2xx: it is not this one.
+    const dialog = confirmed !== undefined ? (confirmed.remoteTag === (request.from.tag ?? '') ? confirmed : undefined) : this.earlyDialogOf(request);
     if (!dialog) {
       transaction.respond(createResponse(request, 481));
       return;
@@ -1109,7 +1111,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   receiveAck(ack: SipRequest): void {
     const dialog = this.confirmedDialog;
-    if (!dialog) return;
+    if (!dialog || dialog.remoteTag !== (ack.from.tag ?? '')) return;
     const verdict = dialog.receiveRequest(ack);
     this.retransmissions?.get(ack.cseq.seq)?.acknowledged();
     this.retransmissions?.delete(ack.cseq.seq);

@@ -815,6 +815,20 @@ describe('OutgoingInviteSession: UPDATE in an early dialog (RFC 3311)', () => {
     assert.equal(session.state, 'proceeding');
   });
 
+  it("once another fork's 2xx confirmed the session, an UPDATE in the first fork's ended early dialog gets 481", async () => {
+    const env = createEnv();
+    const { session, invite } = await earlyAnswered(env);
+    env.net.deliver(responseTo(invite, 200, { body: sdp(1, '192.0.2.30', 7000), toTag: 'fork-2' }));
+    await flush();
+    session.ack({ body: ANSWER });
+    assert.equal(session.state, 'confirmed');
+    const fork1 = { callId: session.callId, localTag: session.localTag, remoteTag: BOB_TAG };
+    env.net.deliver(peerRequest(fork1, { method: 'UPDATE', cseq: 10, body: sdp(2, '192.0.2.20', 30000) }));
+    await flush();
+    assert.deepEqual(answersTo(env, 'UPDATE', 10), ['481']);
+    assert.deepEqual(env.errors, []);
+  });
+
   it('an UPDATE of the peer still unanswered when the INVITE fails gets 487', async () => {
     const env = createEnv();
     const { session, invite } = await earlyAnswered(env);
