@@ -121,6 +121,27 @@ describe('early media (RFC 3725 §8, RFC 3262)', { concurrency: CONCURRENCY }, (
       await assertEngineClean(call.under);
     });
 
+    test(`flow IV: B offers in a reliable 183: A (answered without m-lines) is re-INVITEd with it, A's answer goes in the PRACK (${transport})`, async (t) => {
+      const call = await setUpCall(t, transport, { a: { scenario: ours('uas-answer-nomedia-reinvite') }, b: { scenario: EARLY } });
+      const id = `call_early_b_flow4_${transport}`;
+      call.under.engine.startCall(call.request(id, { flow: 'IV' }));
+      await call.under.reached(id, 'connected');
+      call.under.engine.hangup(id);
+      await call.under.final(id);
+      const toA = await partyDone(call.a, 'A');
+      const toB = await partyDone(call.b, 'B');
+      assertCallEnd(call.under, id, {
+        status: 'completed',
+        endReason: 'api_hangup',
+        statuses: [...CONNECTED],
+        legs: ['a:calling', 'a:ringing 180', 'a:answered 200', 'b:calling', 'b:early 183', 'b:answered 200', 'a:connected', 'b:connected', 'a:ended', 'b:ended'],
+      });
+      assert.deepEqual(methods(toB), ['INVITE', 'PRACK', 'ACK', 'BYE']);
+      assert.equal(audioPort(requests(toA, 'INVITE')[1]), call.mediaB, "the re-INVITE to A carries B's early offer");
+      assert.equal(audioPort(requests(toB, 'PRACK')[0]), call.mediaA, "the PRACK carries A's answer");
+      await assertEngineClean(call.under);
+    });
+
     test(`A offers in a reliable 183: the held answer goes in the PRACK, A's 200 is ACKed without SDP, then flow III as usual (${transport})`, async (t) => {
       const call = await setUpCall(t, transport, { a: { scenario: EARLY }, b: { scenario: shared('uas-answer-offer') } });
       const id = `call_early_a_${transport}`;
