@@ -462,6 +462,8 @@ export class Call {
         return;
       }
       const forA = describeToLeg(a.sdp, answerInOfferOrder(description, this.mediaMapB, this.offerA));
+      // A's first offer has done its work; a connected call holds only what it needs.
+      this.offerA = undefined;
       a.sdp = forA.state;
       a.session?.ack({ body: forA.sdp });
       this.connected();
@@ -472,6 +474,7 @@ export class Call {
       this.finish('failed', 'codec_mismatch', undefined, 'b');
       return;
     }
+    this.offerA = undefined;
     b.sdp = noteDescriptionFromLeg(b.sdp, description);
     this.relayOfferOfB(description, (answer) => {
       session.ack({ body: answer });
