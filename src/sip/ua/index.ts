@@ -3,6 +3,7 @@ export { UserAgent, type UserAgentOptions, type UserAgentEvents, type UserAgentS
 export {
   OutgoingInviteSession,
   IncomingDialogRequest,
+  EarlyOffer,
   type OutgoingInviteState,
   type OutgoingInviteOptions,
   type OutgoingInviteEvents,
