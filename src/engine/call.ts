@@ -32,7 +32,17 @@ import {
   type LegSdpState,
   type SessionDescription,
 } from '../sdp/index.js';
-import type { EarlyOffer, IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding, SipResponse } from '../sip/index.js';
+import type {
+  EarlyOffer,
+  IncomingDialogRequest,
+  InviteFailure,
+  InviteOptions,
+  OutgoingInviteEvents,
+  OutgoingInviteObserver,
+  OutgoingInviteSession,
+  SessionEnding,
+  SipResponse,
+} from '../sip/index.js';
 import {
   FINAL_CALL_STATUSES,
   type CallEvent,
@@ -276,13 +286,40 @@ export class Call {
   }
 
   private attach(name: LegName, session: OutgoingInviteSession): void {
-    session.on('provisional', (response) => this.guard(() => this.legProvisional(name, response)));
-    session.on('answered', (response, ackPending) => this.guard(() => this.legAnswered(name, session, response, ackPending)));
-    session.on('earlyOffer', (offer) => this.guard(() => this.legEarlyOffer(name, offer)));
-    session.on('failed', (failure) => this.guard(() => this.legFailed(name, failure)));
-    session.on('ended', (ending) => this.guard(() => this.legEnded(name, ending)));
-    session.on('reinvite', (incoming) => this.guard(() => this.legReinvite(name, incoming)));
-    session.on('update', (incoming) => this.guard(() => this.legUpdate(name, incoming)));
+    // One small object per leg rather than a listener per event: a connected call holds its two
+    // sessions for as long as it lasts.
+    session.observe(new LegObserver(this, name));
+  }
+
+  /** A leg's session event (through its LegObserver). */
+  legEvent(name: LegName, session: OutgoingInviteSession, event: keyof OutgoingInviteEvents, args: readonly unknown[]): void {
+    this.guard(() => {
+      switch (event) {
+        case 'provisional':
+          this.legProvisional(name, args[0] as SipResponse);
+          return;
+        case 'answered':
+          this.legAnswered(name, session, args[0] as SipResponse, args[1] as boolean);
+          return;
+        case 'earlyOffer':
+          this.legEarlyOffer(name, args[0] as EarlyOffer);
+          return;
+        case 'failed':
+          this.legFailed(name, args[0] as InviteFailure);
+          return;
+        case 'ended':
+          this.legEnded(name, args[0] as SessionEnding);
+          return;
+        case 'reinvite':
+          this.legReinvite(name, args[0] as IncomingDialogRequest);
+          return;
+        case 'update':
+          this.legUpdate(name, args[0] as IncomingDialogRequest);
+          return;
+        default:
+          return;
+      }
+    });
   }
 
   private legProvisional(name: LegName, response: SipResponse): void {
@@ -677,6 +714,7 @@ export class Call {
     // The old B goes; the target is leg b from now on.
     const b = this.legs.b;
     const old = b.session;
+    old?.observe(undefined);
     old?.removeAllListeners();
     old?.hangup();
     b.session = target;
@@ -833,5 +871,21 @@ function readSdp(message: SipResponse): SessionDescription | undefined {
     return parseSdp(message.body);
   } catch {
     return undefined;
+  }
+}
+
+/** The events a Call takes from each leg's session. */
+const LEG_EVENTS: ReadonlySet<keyof OutgoingInviteEvents> = new Set(['provisional', 'answered', 'earlyOffer', 'failed', 'ended', 'reinvite', 'update']);
+
+class LegObserver implements OutgoingInviteObserver {
+  readonly observes = LEG_EVENTS;
+
+  constructor(
+    private readonly call: Call,
+    private readonly leg: LegName,
+  ) {}
+
+  sessionEvent(session: OutgoingInviteSession, event: keyof OutgoingInviteEvents, args: readonly unknown[]): void {
+    this.call.legEvent(this.leg, session, event, args);
   }
 }

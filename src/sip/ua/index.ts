@@ -7,6 +7,7 @@ export {
   type OutgoingInviteState,
   type OutgoingInviteOptions,
   type OutgoingInviteEvents,
+  type OutgoingInviteObserver,
   type InviteFailure,
   type InviteFailureKind,
   type SessionEnding,

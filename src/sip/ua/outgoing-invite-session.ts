@@ -179,6 +179,18 @@ export interface OutgoingInviteEvents {
   ack: [ack: SipRequest];
 }
 
+/**
+ * One object that hears a session's events: an alternative to a listener per event for the
+ * sessions that last as long as their calls (an engine holds two per call, and seven listeners
+ * each, with the dictionary that holds them, weighed more than the rest of the session).
+ */
+export interface OutgoingInviteObserver {
+  /** The events it takes; those count as heard (no default answer is sent for them). */
+  readonly observes: ReadonlySet<keyof OutgoingInviteEvents>;
+  /** Called before the session's listeners, with the event's arguments. */
+  sessionEvent(session: OutgoingInviteSession, event: keyof OutgoingInviteEvents, args: readonly unknown[]): void;
+}
+
 const UNLIMITED = { maxMessageSize: Number.POSITIVE_INFINITY, maxHeaders: Number.POSITIVE_INFINITY };
 
 /** Methods whose authentication challenge we answer by re-sending (RFC 3261 §22.2). */
@@ -188,6 +200,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   readonly callId: string;
   readonly localTag: string;
   private current: OutgoingInviteState = 'calling';
+  private observer: OutgoingInviteObserver | undefined;
   /** The INVITE last sent; gone once the session settled (64*T1 after the answer). */
   private invite: SipRequest | undefined;
   /** The dialogs of the INVITE last sent; none before the first is sent. */
@@ -261,6 +274,22 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     if (options.body !== undefined) this.lastLocal = { body: options.body, contentType: options.contentType };
   }
 
+  /** Sets the one observer of this session's events (see OutgoingInviteObserver); undefined removes it. */
+  observe(observer: OutgoingInviteObserver | undefined): void {
+    this.observer = observer;
+  }
+
+  /** Emits to the observer, then to the listeners. */
+  private notify<K extends keyof OutgoingInviteEvents>(event: K, ...args: OutgoingInviteEvents[K]): void {
+    const observer = this.observer;
+    if (observer !== undefined && observer.observes.has(event)) observer.sessionEvent(this, event, args);
+    (this.emit as (event: K, ...args: OutgoingInviteEvents[K]) => boolean)(event, ...args);
+  }
+
+  private hears(event: keyof OutgoingInviteEvents): boolean {
+    return this.observer?.observes.has(event) === true || this.listenerCount(event) > 0;
+  }
+
   get state(): OutgoingInviteState {
     return this.current;
   }
@@ -332,7 +361,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     if (this.current === 'answered') {
       this.current = 'confirmed';
       this.scheduleSessionTimer();
-      this.emit('confirmed');
+      this.notify('confirmed');
     }
   }
 
@@ -583,7 +612,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private provisional(response: SipResponse): void {
     if (this.current === 'calling') this.current = 'proceeding';
     if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
-    this.emit('provisional', response);
+    this.notify('provisional', response);
   }
 
   private prack(dialog: SessionDialog, response: SipResponse, answer: BodyOptions = {}): void {
@@ -629,11 +658,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const pending = { dialog, response };
     this.pendingEarlyOffer = pending;
     const offer = new EarlyOffer(response, (answer) => this.guard(() => this.answerEarlyOffer(pending, answer)));
-    if (this.listenerCount('earlyOffer') === 0) {
+    if (!this.hears('earlyOffer')) {
       offer.answer(this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {});
       return;
     }
-    this.emit('earlyOffer', offer);
+    this.notify('earlyOffer', offer);
   }
 
   private answerEarlyOffer(pending: { dialog: SessionDialog; response: SipResponse }, answer: BodyOptions): void {
@@ -673,7 +702,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       // The offer of a reliable 1xx of this dialog awaits the application's answer: the ACK
       // carries it once given (answerEarlyOffer). The 2xx is not a new offer.
       try {
-        this.emit('answered', response, false);
+        this.notify('answered', response, false);
       } finally {
         this.releaseHandled();
       }
@@ -684,7 +713,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const offerInResponse = dialog.offerAnswer.state === 'remote-offer';
     if (offerInResponse) {
       try {
-        this.emit('answered', response, true);
+        this.notify('answered', response, true);
       } finally {
         this.releaseHandled();
       }
@@ -696,9 +725,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.current = 'confirmed';
     this.scheduleSessionTimer();
     try {
-      this.emit('answered', response, false);
+      this.notify('answered', response, false);
     } finally {
-      if (this.current === 'confirmed') this.emit('confirmed');
+      if (this.current === 'confirmed') this.notify('confirmed');
       this.releaseHandled();
     }
   }
@@ -814,7 +843,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     for (const asked of [...(this.unanswered?.values() ?? [])]) this.guard(() => asked.respond(487));
     this.unanswered = undefined;
     this.core.detach(this);
-    this.emit('failed', failure);
+    this.notify('failed', failure);
   }
 
   // ---- CANCEL, ACK, BYE ---------------------------------------------------------------------
@@ -1091,12 +1120,12 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       if (status >= 200 && status < 300 && (request.method === 'INVITE' || request.method === 'UPDATE')) this.scheduleSessionTimer();
     });
     (this.unanswered ??= new Map()).set(transaction, asked);
-    if (this.listenerCount(event) === 0) {
+    if (!this.hears(event)) {
       asked.respond(unheard(asked));
       return;
     }
     try {
-      this.emit(event, asked);
+      this.notify(event, asked);
     } catch (error) {
       // A listener that threw without answering: the request still gets a final response.
       asked.respond(500);
@@ -1150,7 +1179,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.retransmissions?.delete(ack.cseq.seq);
     if (verdict.kind !== 'accept') return;
     if (carriesSessionDescription(ack)) this.lastRemote = ack.body.toString('utf8');
-    this.emit('ack', ack);
+    this.notify('ack', ack);
   }
 
   /**
@@ -1201,7 +1230,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.unanswered = undefined;
     this.confirmedDialog?.terminate();
     this.core.detach(this);
-    this.emit('ended', ending);
+    this.notify('ended', ending);
   }
 
   /** RFC 4028 §10: refresh at half the interval when we refresh; BYE before expiry when the peer should. */
