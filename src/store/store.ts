@@ -72,7 +72,12 @@ export class Store {
 
   constructor(options: StoreOptions) {
     const clock = options.clock ?? systemWallClock;
-    const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
+    const report = options.onError ?? ((error: Error) => process.emitWarning(error));
+    // A connection still closing when the store has been closed may hear the server end it
+    // (a test dropping its database at once): that is no error of a running store.
+    const onError = (error: Error): void => {
+      if (this.closing === undefined) report(error);
+    };
     const box = new SecretBox(options.encryptionKey);
     // A database that stops answering fails writes after 10 s instead of queueing them forever.
     const common = { connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 };
