@@ -161,7 +161,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
   }
 
   if (config.roles.includes('api')) {
-    const queues = new CallQueues(redis('api-queues'), config.queuePrefix);
+    const queues = new CallQueues(redis('api-queues'), config.queuePrefix, (error) => logger.warn({ err: error }, 'call queue error'));
     const readyRedis = redis('api-ready');
     metrics.watchQueues(() => queues.depths());
     const app = createApp({

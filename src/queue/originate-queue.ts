@@ -11,8 +11,16 @@ export class CallQueues {
   constructor(
     private readonly connection: Redis,
     private readonly prefix = DEFAULT_QUEUE_PREFIX,
+    /** Connection errors of the queues (Redis down): reported, not thrown. */
+    private readonly onError: (error: Error) => void = () => undefined,
   ) {
     this.originate = new Queue(ORIGINATE_QUEUE, { connection, prefix });
+    this.originate.on('error', (error) => this.onError(error));
+  }
+
+  /** Whether Redis is connected now: while it is not, adding a job would wait for it. */
+  get available(): boolean {
+    return this.connection.status === 'ready';
   }
 
   /** Adds the call's originate job; its id is the call id, so adding it twice adds it once. */
@@ -51,6 +59,7 @@ export class CallQueues {
     let queue = this.engineQueues.get(engineId);
     if (!queue) {
       queue = new Queue(engineQueueName(engineId), { connection: this.connection, prefix: this.prefix });
+      queue.on('error', (error) => this.onError(error));
       this.engineQueues.set(engineId, queue);
     }
     await queue.add(command.type, command, { removeOnComplete: true, removeOnFail: { age: 3600 } });

@@ -62,6 +62,11 @@ export function callRoutes(deps: CallRoutesDeps): RouteModule {
   return (_router, { operation }) => {
     operation('createCall', async ({ body }, { principal, idempotency }) => {
       const accountId = principal.accountId;
+      // Checked before anything is written: a call row whose job cannot be queued would wait for
+      // Redis with the client's request hanging. The client retries (with its Idempotency-Key).
+      if (!queues.available) {
+        throw new ApiProblem('service_unavailable', { detail: 'the call queue is not reachable: no call was created; retry in a moment', headers: { 'Retry-After': '2' } });
+      }
       // The default trunk is for numbers: two SIP URIs need no lookup (one query less per call).
       const needsTrunk = body.trunk !== undefined || !isSipUri(body.a.uri) || !isSipUri(body.b.uri);
       const trunk = needsTrunk ? await trunkFor(accountId, body.trunk) : undefined;
