@@ -42,13 +42,13 @@ describe('Redis down and back', () => {
   test('POST /v1/calls answers 503 with Retry-After while Redis is down and creates nothing; the service recovers by itself', async (t) => {
     const base = await freePortBlock(10);
     const redisPort = base + 9;
-    let redis = await startRedis(t, redisPort);
+    const first = await startRedis(t, redisPort);
     const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp' });
     const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp' });
     const ctd = await startTestService(t, { sipPort: base, env: { REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
     const body = { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, maxDuration: 1 };
 
-    await stop(redis);
+    await stop(first);
     // ioredis notices the connection is gone at once; give it a moment.
     let down = await ctd.api('/v1/calls', { method: 'POST', body });
     for (let i = 0; i < 40 && down.status !== 503; i++) {
@@ -63,7 +63,7 @@ describe('Redis down and back', () => {
     assert.deepEqual(listed.body.data, [], 'no call was created');
     assert.equal((await fetch(`${ctd.baseUrl}/readyz`)).status, 503);
 
-    redis = await startRedis(t, redisPort);
+    await startRedis(t, redisPort); // stopped by the test's after()
     let created = await ctd.api('/v1/calls', { method: 'POST', body });
     const deadline = Date.now() + 20_000;
     while (created.status !== 202 && Date.now() < deadline) {
