@@ -16,7 +16,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { apiKeyRoutes } from './api/routes/api-keys.js';
+import { ButtonLimiter } from './api/button-limits.js';
+import { createCallPlacer } from './api/call-placement.js';
+import { buttonRoutes } from './api/routes/buttons.js';
 import { callRoutes } from './api/routes/calls.js';
+import { publicButtonRoutes, RefusalCounter } from './api/routes/public-buttons.js';
+import { webAssets } from './api/web-assets.js';
 import { trunkRoutes } from './api/routes/trunks.js';
 import { createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -41,6 +46,8 @@ export interface RunningService {
   store: Store;
   http?: { server: Server; port: number; app: Express };
   sip?: { transport: TransportLayer; engine: Engine; runner: EngineRunner; address: string; port: number };
+  /** The dial buttons' refusals by reason (issue 6), when this process runs the API. */
+  buttonRefusals?: RefusalCounter;
   /** Ends the roles: stops taking calls, drains live ones for up to `drainMs`, closes connections. */
   stop(drainMs?: number): Promise<void>;
 }
@@ -141,6 +148,8 @@ export async function startService(config: Config, logger: Logger = pino({ level
   if (config.roles.includes('api')) {
     const queues = new CallQueues(redis('api-queues'));
     const readyRedis = redis('api-ready');
+    const placer = createCallPlacer({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host });
+    const refusals = new RefusalCounter();
     const app = createApp({
       authenticate: (secret) => store.authenticate(secret),
       ready: async () => {
@@ -156,9 +165,14 @@ export async function startService(config: Config, logger: Logger = pino({ level
         if (config.roles.includes('engine')) checks.sip = { ok: service.sip !== undefined };
         return { ok: Object.values(checks).every((check) => check.ok), checks };
       },
-      registerRoutes: [callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }), trunkRoutes(store), apiKeyRoutes(store)],
+      registerRoutes: [callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }), trunkRoutes(store), apiKeyRoutes(store), buttonRoutes({ store, placer, publicUrl: config.web.publicUrl })],
+      // Dial buttons (issue 6): the public endpoints, widget.js, the dashboard.
+      publicRoutes: publicButtonRoutes({ store, placer, limiter: new ButtonLimiter(redis('api-limits')), refusals, logger: logger.child({ component: 'buttons' }) }),
+      web: webAssets({ testPage: config.web.testPage }),
+      trustProxy: config.web.trustProxy,
       logger: logger.child({ component: 'api' }),
     });
+    service.buttonRefusals = refusals;
     const server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.http.port, config.http.host, () => resolve(listening));
       listening.once('error', reject);

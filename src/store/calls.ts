@@ -82,6 +82,7 @@ export class CallRepository {
                 },
               }
             : {}),
+          ...(input.buttonCall ? { buttonCall: { create: { buttonId: input.buttonCall.buttonId, tokenHash: input.buttonCall.tokenHash, createdAt: now } } } : {}),
         },
         include: { legs: true },
       });
