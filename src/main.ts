@@ -182,7 +182,12 @@ export async function startService(config: Config, logger: Logger = pino({ level
     service.http = { server, port: httpPort, app };
     logger.info({ host: config.http.host, port: httpPort }, `API listening on http://${config.http.host}:${httpPort} (reference at /docs)`);
     stoppers.unshift(async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams (the buttons' SSE) stay open until their call ends: cut what is left after a moment.
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), 1000);
+      await closed;
+      clearTimeout(cut);
       await queues.close();
     });
   }
