@@ -7,7 +7,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { CallEvent, CallRequest, Engine, LegTarget, SipLogEntry } from '../engine/index.js';
 import { changeForEvent, type EventChange } from './event-mapping.js';
-import { engineQueueName, ORIGINATE_QUEUE, type EngineCommand, type OriginateJob, type OriginateLeg } from './jobs.js';
+import { DEFAULT_QUEUE_PREFIX, engineQueueName, ORIGINATE_QUEUE, type EngineCommand, type OriginateJob, type OriginateLeg } from './jobs.js';
 import type { Redis } from './redis.js';
 
 /** What the engine role needs of the store. */
@@ -26,6 +26,8 @@ export interface EngineRunnerOptions {
   engineId: string;
   engine: Engine;
   store: EngineStore;
+  /** BullMQ's key prefix, as the API's CallQueues use it. */
+  queuePrefix?: string;
   /** Workers block on Redis: each gets its own connection made by this factory. */
   connect: (name: string) => Redis;
   sip: { address: string; port: number };
@@ -80,12 +82,14 @@ export class EngineRunner {
     this.heartbeatTimer.unref();
     this.originateWorker = new Worker(ORIGINATE_QUEUE, (job: Job<OriginateJob>) => this.originate(job), {
       connection: this.connection('originate'),
+      prefix: this.options.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency,
       // A job is done as soon as its call has started: nothing long-running holds its lock.
       lockDuration: 30_000,
     });
     this.commandWorker = new Worker(engineQueueName(engineId), (job: Job<EngineCommand>) => this.command(job.data), {
       connection: this.connection('commands'),
+      prefix: this.options.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency: 64,
     });
     for (const worker of [this.originateWorker, this.commandWorker]) worker.on('error', (error) => this.report(error));

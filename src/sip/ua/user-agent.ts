@@ -4,17 +4,19 @@
  * answers on its own what needs no application: OPTIONS outside a dialog (§11.2), unknown or
  * disallowed methods (§8.2.1: 501/405 with Allow), unsupported extensions and bodies (§8.2.2–
  * §8.2.3), requests for dialogs we do not have (§12.2.2: 481), CANCEL (§9.2), and incoming calls,
- * which a third-party call controller does not take.
+ * which a third-party call controller does not take (an application that takes them, such as a
+ * phone, says so with `onIncomingInvite` and gets an IncomingInviteSession for each).
  */
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.js';
-import { DEFAULT_CAPABILITIES, DialogRegistry, type Capabilities, type InviteDialogSetOptions, type SessionDialog } from '../dialog/index.js';
+import { DEFAULT_CAPABILITIES, DialogError, DialogRegistry, type Capabilities, type InviteDialogSetOptions, type SessionDialog } from '../dialog/index.js';
 import { ServerLocator, type SipTransport } from '../locate/index.js';
 import { createResponse, NameAddr, parseNameAddr, randomToken, type SipRequest, type SipResponse } from '../message/index.js';
 import { defaultTimerValues, type TimerValues } from '../timers.js';
-import { TransactionLayer, type Received, type ServerTransaction, type TransactionCounts } from '../transaction/index.js';
+import { InviteServerTransaction, TransactionLayer, type Received, type ServerTransaction, type TransactionCounts } from '../transaction/index.js';
 import type { Destination, InboundMessage, TransportLayer, TransportName } from '../transport/index.js';
 import { SipUri } from '../uri.js';
+import { IncomingInviteSession } from './incoming-invite-session.js';
 import { OutgoingInviteSession, type OutgoingInviteOptions } from './outgoing-invite-session.js';
 import type { DialogOwner, SessionCore } from './session-core.js';
 import { checkRequest, type UasCapabilities } from './uas-checks.js';
@@ -35,6 +37,11 @@ export interface UserAgentOptions {
   answerForUnwantedOffer?: InviteDialogSetOptions['answerForUnwantedOffer'];
   /** The status an incoming INVITE outside a dialog gets. Default 403: a controller places calls, it takes none. */
   incomingInviteStatus?: number;
+  /**
+   * Takes incoming calls: each INVITE outside a dialog becomes an IncomingInviteSession handed
+   * here, to be answered (progress, accept, reject). Without it, `incomingInviteStatus` applies.
+   */
+  onIncomingInvite?: (session: IncomingInviteSession) => void;
   /** Sees every message the UA sends and receives (a per-call SIP log, a ladder diagram). */
   onMessage?: (entry: SipTraceEntry) => void;
 }
@@ -82,6 +89,9 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   private readonly inviteContacts = new Map<TransportName, NameAddr>();
   /** Our INVITE sessions by Call-ID and From tag: where responses no transaction claims go. */
   private readonly sessions = new Map<string, OutgoingInviteSession>();
+  /** Incoming INVITE sessions while they last, by their INVITE's transaction (where a CANCEL finds them, §9.2). */
+  private readonly incoming = new Map<ServerTransaction, IncomingInviteSession>();
+  private readonly onIncomingInvite: ((session: IncomingInviteSession) => void) | undefined;
   private readonly answeredByCore: Record<number, number> = {};
   private readonly onMessage = (inbound: InboundMessage): void => this.receive(inbound);
   private readonly onTrace: ((entry: SipTraceEntry) => void) | undefined;
@@ -92,6 +102,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     this.locator = options.locator;
     this.contactUser = options.contactUser ?? 'ctd';
     this.incomingInviteStatus = options.incomingInviteStatus ?? 403;
+    this.onIncomingInvite = options.onIncomingInvite;
     const clock = options.clock ?? systemClock;
     const timers = options.timers ?? defaultTimerValues;
     const capabilities = options.capabilities ?? DEFAULT_CAPABILITIES;
@@ -115,7 +126,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         }
       : this.transport;
     this.transactions = new TransactionLayer({ transport: transactionTransport, clock, timers });
-    const dialogOptions: SessionCore['dialogOptions'] = { clock, capabilities };
+    const dialogOptions: SessionCore['dialogOptions'] = { clock, capabilities, ackRetentionMs: 128 * timers.T1 };
     if (options.answerForUnwantedOffer) dialogOptions.answerForUnwantedOffer = options.answerForUnwantedOffer;
     this.core = {
       clock,
@@ -166,7 +177,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   }
 
   stats(): UserAgentStats {
-    return { sessions: this.sessions.size, dialogs: this.registry.size, transactions: this.transactions.counts, answeredByCore: { ...this.answeredByCore } };
+    return { sessions: this.sessions.size + this.incoming.size, dialogs: this.registry.size, transactions: this.transactions.counts, answeredByCore: { ...this.answeredByCore } };
   }
 
   /** Stops listening and ends every transaction (sessions are not hung up: do that first). */
@@ -256,8 +267,13 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       if (match.response) this.respond(transaction, match.response);
       return;
     }
-    // Outside any dialog: OPTIONS was answered by checkRequest(); we take no calls and hold no
-    // subscriptions, so an INVITE is refused and anything else names a dialog that is not here.
+    // Outside any dialog: OPTIONS was answered by checkRequest(); an INVITE goes to the application
+    // that takes calls, if there is one, else is refused; we hold no subscriptions, so anything
+    // else names a dialog that is not here.
+    if (request.method === 'INVITE' && this.onIncomingInvite && transaction instanceof InviteServerTransaction) {
+      this.takeIncomingInvite(transaction, this.onIncomingInvite);
+      return;
+    }
     if (request.method === 'INVITE') {
       this.respond(transaction, createResponse(request, this.incomingInviteStatus, undefined, toTag));
       return;
@@ -277,9 +293,30 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     this.respond(transaction, createResponse(cancel, 200));
     if (invite.finalResponse) return;
     const dialog = this.registry.find(invite.request);
-    const owner = dialog ? this.owners.get(dialog) : undefined;
+    // The initial INVITE of an incoming session has no To tag yet: its session is found by transaction.
+    const owner = dialog ? this.owners.get(dialog) : this.incoming.get(invite);
     if (owner) owner.receiveCancel(invite);
     else invite.respond(createResponse(invite.request, 487, undefined, randomToken()));
+  }
+
+  private takeIncomingInvite(transaction: InviteServerTransaction, onIncomingInvite: (session: IncomingInviteSession) => void): void {
+    let session: IncomingInviteSession;
+    try {
+      session = new IncomingInviteSession(this.core, transaction, this.inviteContact(viaTransport(transaction.request)));
+    } catch (error) {
+      // No dialog can be made of it (no Contact, §8.1.1.8; a Record-Route that is not sip:).
+      if (!(error instanceof DialogError)) throw error;
+      this.respond(transaction, createResponse(transaction.request, 400, `Bad Request (${error.message})`, randomToken()));
+      return;
+    }
+    this.incoming.set(transaction, session);
+    try {
+      onIncomingInvite(session);
+    } catch (error) {
+      // An application that threw without answering: the INVITE still gets a final response.
+      if (session.state === 'proceeding') session.reject(500);
+      throw error;
+    }
   }
 
   private respond(transaction: ServerTransaction, response: SipResponse): void {
@@ -307,6 +344,9 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       this.registry.remove(dialog);
     }
     this.dialogsOf.delete(owner);
+    if (owner instanceof IncomingInviteSession) {
+      this.incoming.delete(owner.transaction);
+    }
     if (owner instanceof OutgoingInviteSession) {
       const key = `${owner.callId}\n${owner.localTag}`;
       // A 2xx may still come back for a while (RFC 6026 §8.4, Timer M): keep the route to the
@@ -330,6 +370,12 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       // A listener of internalError that throws has nowhere left to report to.
     }
   }
+}
+
+/** The transport an incoming request came over, from its top Via: where our Contact points it back. */
+function viaTransport(request: SipRequest): TransportName {
+  const transport = request.topVia.transport.toLowerCase();
+  return transport === 'tcp' || transport === 'tls' ? transport : 'udp';
 }
 
 function transportOf(target: string | NameAddr | SipUri): TransportName {
