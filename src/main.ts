@@ -167,7 +167,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
     const readyRedis = redis('api-ready');
     metrics.watchQueues(() => queues.depths());
     const placer = createCallPlacer({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host });
-    const refusals = new RefusalCounter();
+    const refusals = new RefusalCounter((reason) => metrics.observeButtonRefusal(reason));
     const app = createApp({
       metrics: () => metrics.exposition(),
       authenticate: (secret) => store.authenticate(secret),

@@ -63,6 +63,8 @@ describe('public button endpoints refuse abuse and dial nothing', () => {
     assert.deepEqual(Object.keys(shown.body).sort(), ['available', 'colors', 'id', 'label', 'object', 'unavailableReason'], 'nothing of the account');
     assert.equal(await calls(), 0);
     assert.equal(ctd.service.buttonRefusals?.get('origin_not_allowed'), 7);
+    const metrics = await (await fetch(`${ctd.baseUrl}/metrics`)).text();
+    assert.match(metrics, /ctd_button_refusals_total\{reason="origin_not_allowed"[^}]*\} 7/);
   });
 
   test('a number a pattern refuses, a premium-rate number, a destination from the browser: 422 naming the field', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * The engine's SIP log: onSipLog gets every message of a call with its whole text (as received,
  * or as sent), for the dashboard's ladder, while the engine's own per-call log keeps first lines
- * only: a held call must not hold its messages' texts in memory.
+ * only (when it keeps one at all, `keepSipLog`): a held call must not hold its messages' texts in memory.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -15,7 +15,7 @@ test('onSipLog gets each message whole; the in-memory log keeps only first lines
   const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp' });
   const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp' });
   const logged: SipLogEntry[] = [];
-  const under = await startEngine(t, base, { onSipLog: (_callId, entry) => logged.push(entry) });
+  const under = await startEngine(t, base, { onSipLog: (_callId, entry) => logged.push(entry), keepSipLog: true });
   const id = 'call_siplog';
   under.engine.startCall({ id, flow: 'III', a: { uri: `<${a.uri('alice')}>`, from: '<sip:ctd@127.0.0.1>' }, b: { uri: `<${b.uri('bob')}>`, from: '<sip:ctd@127.0.0.1>' } });
   await under.reached(id, 'connected');

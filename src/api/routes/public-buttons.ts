@@ -20,8 +20,11 @@ export type RefusalReason = 'origin_not_allowed' | 'button_disabled' | 'outside_
 /** Refusals counted by reason (for metrics and tests); the log has each one with its details. */
 export class RefusalCounter {
   private readonly counts = new Map<RefusalReason, number>();
+  /** `onRefusal` sees each one too (the Prometheus counter). */
+  constructor(private readonly onRefusal?: (reason: RefusalReason) => void) {}
   add(reason: RefusalReason): void {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
+    this.onRefusal?.(reason);
   }
   get(reason: RefusalReason): number {
     return this.counts.get(reason) ?? 0;
