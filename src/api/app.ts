@@ -92,6 +92,9 @@ export function createApp(deps: AppDeps): Express {
     const openHelpers = createRouteHelpers(open, contract, validated);
     for (const register of typeof deps.publicRoutes === 'function' ? [deps.publicRoutes] : deps.publicRoutes) register(open, openHelpers);
     app.use(open);
+    // A public path the routers did not take is a 404 or 405 here, not an API-key challenge.
+    const publicUnmatched = unmatchedRoute(() => servedRoutes(app));
+    app.use((req, res, next) => (req.path.startsWith('/v1/public/') ? publicUnmatched(req, res, next) : next()));
   }
 
   // Authentication comes before the body is read: an anonymous client cannot make us parse 64 KiB.

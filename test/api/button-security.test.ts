@@ -61,6 +61,10 @@ describe('public button endpoints refuse abuse and dial nothing', () => {
     assert.equal(shown.status, 200);
     assert.equal(shown.headers.get('access-control-allow-origin'), SHOP);
     assert.deepEqual(Object.keys(shown.body).sort(), ['available', 'colors', 'id', 'label', 'object', 'unavailableReason'], 'nothing of the account');
+    const wrongMethod = await publicRequest(ctd, `/v1/public/buttons/${button.id}`, { method: 'DELETE', headers: { origin: SHOP } });
+    assert.equal(wrongMethod.status, 405, 'a public path answers 405, never an API-key challenge');
+    assert.equal(wrongMethod.headers.get('www-authenticate'), null);
+    assert.equal((await publicRequest(ctd, '/v1/public/nothing-here', { headers: { origin: SHOP } })).status, 404);
     assert.equal(await calls(), 0);
     assert.equal(ctd.service.buttonRefusals?.get('origin_not_allowed'), 7);
     const metrics = await (await fetch(`${ctd.baseUrl}/metrics`)).text();
