@@ -28,6 +28,14 @@ describe('/v1/buttons', () => {
     assert.equal(button.snippet, `<script src="${ctd.baseUrl}/widget.js" data-button="${button.id}" async></script>`);
 
     assert.deepEqual((await ctd.api(`/v1/buttons/${button.id}`)).body, button);
+    const widget = await fetch(`${ctd.baseUrl}/widget.js`);
+    assert.equal(widget.status, 200);
+    assert.match(widget.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.match(await widget.text(), /attachShadow/);
+    assert.equal((await fetch(`${ctd.baseUrl}/dev/button?button=${button.id}`)).status, 404, 'no test page unless WEB_TEST_PAGE');
+    const dashboard = await fetch(`${ctd.baseUrl}/dashboard`);
+    assert.equal(dashboard.status, 200);
+    assert.match(dashboard.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     assert.deepEqual((await ctd.api('/v1/buttons')).body.data.map((b: { id: string }) => b.id), [button.id]);
 
     const hours = { timeZone: 'Europe/Paris', weekly: [{ days: ['mon', 'tue'], open: '09:00', close: '17:30' }] };

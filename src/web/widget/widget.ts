@@ -112,21 +112,27 @@ function mount(script: HTMLScriptElement): void {
       if (final) idle();
       return final;
     };
-    if (typeof EventSource === 'function') {
-      const events = new EventSource(`${base}${eventsUrl}`);
-      events.addEventListener('status', (event) => {
-        const data = JSON.parse((event as MessageEvent<string>).data) as { status: PublicStatus };
-        if (show(data.status)) events.close();
-      });
-      return;
-    }
-    // Without EventSource: poll the status.
+    // Without EventSource, or when the stream is refused for good: poll the status.
     const poll = async (): Promise<void> => {
-      const response = await fetch(`${base}${statusUrl}`, { credentials: 'omit' });
-      const data = (await response.json()) as { status: PublicStatus };
-      if (!show(data.status)) setTimeout(() => void poll(), 1500);
+      try {
+        const response = await fetch(`${base}${statusUrl}`, { credentials: 'omit' });
+        const data = (await response.json()) as { status: PublicStatus };
+        if (!show(data.status)) setTimeout(() => void poll(), 1500);
+      } catch {
+        say('We lost track of the call. It may still ring.', 'error');
+        idle();
+      }
     };
-    void poll();
+    if (typeof EventSource !== 'function') return void poll();
+    const events = new EventSource(`${base}${eventsUrl}`);
+    events.addEventListener('status', (event) => {
+      const data = JSON.parse((event as MessageEvent<string>).data) as { status: PublicStatus };
+      if (show(data.status)) events.close();
+    });
+    // A dropped stream is reopened by EventSource itself; a refused one (not 200) is closed.
+    events.addEventListener('error', () => {
+      if (events.readyState === EventSource.CLOSED) void poll();
+    });
   };
 
   form.addEventListener('submit', (event) => {
