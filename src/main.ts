@@ -186,7 +186,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       },
       registerRoutes: [callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }), trunkRoutes(store), apiKeyRoutes(store), buttonRoutes({ store, placer, publicUrl: config.web.publicUrl })],
       // Dial buttons (issue 6): the public endpoints, widget.js, the dashboard.
-      publicRoutes: publicButtonRoutes({ store, placer, limiter: new ButtonLimiter(redis('api-limits')), refusals, logger: logger.child({ component: 'buttons' }) }),
+      publicRoutes: publicButtonRoutes({ store, placer, limiter: new ButtonLimiter(redis('api-limits'), `${config.queuePrefix}:btn`), refusals, logger: logger.child({ component: 'buttons' }) }),
       web: webAssets({ testPage: config.web.testPage }),
       trustProxy: config.web.trustProxy,
       logger: logger.child({ component: 'api' }),
