@@ -3,9 +3,11 @@ export { UserAgent, type UserAgentOptions, type UserAgentEvents, type UserAgentS
 export {
   OutgoingInviteSession,
   IncomingDialogRequest,
+  EarlyOffer,
   type OutgoingInviteState,
   type OutgoingInviteOptions,
   type OutgoingInviteEvents,
+  type OutgoingInviteObserver,
   type InviteFailure,
   type InviteFailureKind,
   type SessionEnding,

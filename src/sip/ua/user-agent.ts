@@ -86,7 +86,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   /** The same, the other way round: what detach() forgets. */
   private readonly dialogsOf = new Map<DialogOwner, SessionDialog[]>();
   /** Our Contact for INVITEs, by transport: one object for every session while the address stays. */
-  private readonly inviteContacts = new Map<TransportName, NameAddr>();
+  private readonly inviteContacts = new Map<TransportName | 'sips', NameAddr>();
   /** Our INVITE sessions by Call-ID and From tag: where responses no transaction claims go. */
   private readonly sessions = new Map<string, OutgoingInviteSession>();
   /** Incoming INVITE sessions while they last, by their INVITE's transaction (where a CANCEL finds them, §9.2). */
@@ -144,35 +144,44 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   }
 
   /**
-   * Starts an INVITE session (RFC 3261 §13.2.1). Our Contact names the transport of the target
-   * URI's `transport` parameter (UDP without one), so that in-dialog requests come back on it.
+   * Starts an INVITE session (RFC 3261 §13.2.1). Our Contact names the transport of the first
+   * hop (the first Route, else the target URI: its `transport` parameter, TLS for sips:, else
+   * UDP), so that in-dialog requests come back on it.
    */
   invite(options: InviteOptions): OutgoingInviteSession {
-    const transport = transportOf(options.requestUri ?? options.to);
+    // The first hop decides (an outbound proxy over TLS gets a TLS Contact, RFC 3261 §8.1.1.8).
+    const firstHop = options.route?.[0] ?? options.requestUri ?? options.to;
+    const transport = transportOf(firstHop);
+    const secure = transport === 'tls' && (isSecureUri(options.requestUri ?? options.to) || (options.route?.[0] !== undefined && isSecureUri(options.route[0])));
     // Object.assign, not a spread with an extra property: V8 takes a slow path for those.
-    const session = new OutgoingInviteSession(this.core, Object.assign({}, options, { contact: this.inviteContact(transport) }));
+    const session = new OutgoingInviteSession(this.core, Object.assign({}, options, { contact: this.inviteContact(transport, secure) }));
     this.sessions.set(`${session.callId}\n${session.localTag}`, session);
     void session.start().catch((error: unknown) => this.reportError(error));
     return session;
   }
 
-  /** Our Contact for `transport`: `<sip:ctd@host:port[;transport=tcp]>`. */
-  contact(transport: TransportName = 'udp'): NameAddr {
+  /**
+   * Our Contact for `transport`: `<sip:ctd@host:port[;transport=tcp|tls]>`, so that in-dialog
+   * requests come back on it; `<sips:ctd@host:port>` when `secure` (RFC 3261 §8.1.1.8: a sips:
+   * Request-URI or top Route needs a sips: Contact).
+   */
+  contact(transport: TransportName = 'udp', secure = false): NameAddr {
     const { host, port } = this.transport.localEndpoint(transport);
     const params = new Map<string, string | null>();
-    if (transport !== 'udp') params.set('transport', transport);
-    return new NameAddr(new SipUri({ user: this.contactUser, host, port, params }));
+    if (transport !== 'udp' && !secure) params.set('transport', transport);
+    return new NameAddr(new SipUri({ ...(secure ? { scheme: 'sips' as const } : {}), user: this.contactUser, host, port, params }));
   }
 
-  private inviteContact(transport: TransportName): NameAddr {
+  private inviteContact(transport: TransportName, secure: boolean): NameAddr {
     const { host, port } = this.transport.localEndpoint(transport);
-    const known = this.inviteContacts.get(transport);
+    const key = secure ? 'sips' : transport;
+    const known = this.inviteContacts.get(key);
     if (known !== undefined) {
       const uri = known.uri as SipUri;
       if (uri.host === host && uri.port === port) return known;
     }
-    const contact = this.contact(transport);
-    this.inviteContacts.set(transport, contact);
+    const contact = this.contact(transport, secure);
+    this.inviteContacts.set(key, contact);
     return contact;
   }
 
@@ -192,7 +201,12 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     const host = uri.paramsView.get('maddr') ?? uri.host;
     if (this.locator) {
       const targets = await this.locator.locate({ host, ...(uri.port !== undefined ? { port: uri.port } : {}), ...(transport ? { transport } : {}), secure: uri.secure });
-      return targets.map((target) => ({ transport: target.transport, address: target.address, port: target.port }));
+      return targets.map((target) => {
+        const destination: Destination = { transport: target.transport, address: target.address, port: target.port };
+        // RFC 5922 §7.2: over TLS the certificate must name the domain the URI named.
+        if (target.transport === 'tls' && target.host !== target.address) destination.servername = host;
+        return destination;
+      });
     }
     const literal = host.startsWith('[') ? host.slice(1, -1) : host;
     if (!/^[0-9.]+$/.test(literal) && !literal.includes(':')) throw new Error(`cannot resolve ${host}: no DNS locator configured`);
@@ -302,7 +316,9 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   private takeIncomingInvite(transaction: InviteServerTransaction, onIncomingInvite: (session: IncomingInviteSession) => void): void {
     let session: IncomingInviteSession;
     try {
-      session = new IncomingInviteSession(this.core, transaction, this.inviteContact(viaTransport(transaction.request)));
+      const transport = viaTransport(transaction.request);
+      const uri = transaction.request.uri;
+      session = new IncomingInviteSession(this.core, transaction, this.inviteContact(transport, transport === 'tls' && uri instanceof SipUri && uri.secure));
     } catch (error) {
       // No dialog can be made of it (no Contact, §8.1.1.8; a Record-Route that is not sip:).
       if (!(error instanceof DialogError)) throw error;
@@ -376,6 +392,17 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
 function viaTransport(request: SipRequest): TransportName {
   const transport = request.topVia.transport.toLowerCase();
   return transport === 'tcp' || transport === 'tls' ? transport : 'udp';
+}
+
+function isSecureUri(target: string | NameAddr | SipUri): boolean {
+  let uri: unknown = target;
+  try {
+    if (typeof target === 'string') uri = parseNameAddr(target, 'to').uri;
+    else if (target instanceof NameAddr) uri = target.uri;
+  } catch {
+    return false;
+  }
+  return uri instanceof SipUri && uri.secure;
 }
 
 function transportOf(target: string | NameAddr | SipUri): TransportName {
