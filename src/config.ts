@@ -56,6 +56,8 @@ export interface Config {
     failoverMs: number;
     /** On SIGTERM, how long live calls may go on before they are ended. */
     drainMs: number;
+    /** While connected, each leg gets an in-dialog OPTIONS this often (a party that vanished is found); 0: never. */
+    keepaliveMs: number;
   };
   logLevel: LogLevel;
   /** The dial buttons' web side (issue 6). */
@@ -242,6 +244,7 @@ export function loadConfig(env: Environment = process.env): Config {
       heartbeatMs: integer(env, 'ENGINE_HEARTBEAT_MS', 2000, 100, 60_000),
       failoverMs: integer(env, 'ENGINE_FAILOVER_MS', 10_000, 500, 600_000),
       drainMs: integer(env, 'DRAIN_MS', 30_000, 0, 3_600_000),
+      keepaliveMs: integer(env, 'ENGINE_KEEPALIVE_S', 120, 0, 86_400) * 1000,
     }),
     logLevel: level as LogLevel,
     web: Object.freeze({

@@ -120,6 +120,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       ringback,
       product: PRODUCT,
       contactUser: config.sip.contactUser,
+      defaults: { keepaliveMs: config.engine.keepaliveMs },
       ...(config.sip.publicHost !== undefined ? { sdpAddress: config.sip.publicHost } : {}),
       onEvent: (event) => {
         metrics.observeEvent(event);

@@ -71,7 +71,7 @@ export interface CallDependencies {
   /** The controller's address for o= lines. */
   sdpAddress: string;
   ringback?: RingbackSource;
-  defaults: { flow: Flow; ringTimeoutMs: number; maxDurationMs: number; maxRedirects: number };
+  defaults: { flow: Flow; ringTimeoutMs: number; maxDurationMs: number; maxRedirects: number; keepaliveMs: number };
   /** The call reached a final status. */
   onFinished(call: Call): void;
   /** A leg got its SIP Call-ID (for the per-call SIP log). */
@@ -88,6 +88,8 @@ const FLOW_I_MAX_RING_MS = 25_000;
 interface Leg {
   session: OutgoingInviteSession | undefined;
   status: LegStatus;
+  /** A keepalive OPTIONS to this leg awaits its answer (no second one goes meanwhile). */
+  keepaliveSent?: boolean;
   sdp: LegSdpState;
   ringTimer: TimerHandle | undefined;
   ringTimedOut: boolean;
@@ -115,6 +117,7 @@ export class Call {
   /** Flow I: where the m-lines of A's offer went in the INVITE to B. */
   private mediaMapB: number[] = [];
   private durationTimer: TimerHandle | undefined;
+  private keepaliveTimer: TimerHandle | undefined;
   private ringbackHandle: RingbackHandle | undefined;
   /** The ringback stream of the held answer A got in its PRACK, to start once A answers. */
   private pendingRingback: RingbackStream | undefined;
@@ -568,6 +571,34 @@ export class Call {
         }),
       );
     }
+    this.scheduleKeepalive();
+  }
+
+  /**
+   * While connected, an in-dialog OPTIONS to each leg every keepaliveMs: a party that vanished
+   * (no BYE, no answers) makes it time out, which ends that dialog (RFC 3261 §12.2.1.2: 408) and,
+   * through legEnded, the call, with BYE to the other leg. Any answer, even 405, means alive.
+   */
+  private scheduleKeepalive(): void {
+    const every = this.deps.defaults.keepaliveMs;
+    if (!(every > 0) || this.current !== 'connected') return;
+    this.keepaliveTimer = this.deps.clock.setTimer(every, () =>
+      this.guard(() => {
+        this.keepaliveTimer = undefined;
+        if (this.current !== 'connected') return;
+        for (const name of ['a', 'b'] as const) {
+          const leg = this.legs[name];
+          const session = leg.session;
+          if (session?.state !== 'confirmed' || leg.keepaliveSent) continue;
+          leg.keepaliveSent = true;
+          session.request('OPTIONS').then(
+            () => (leg.keepaliveSent = false),
+            (error: unknown) => this.deps.reportError(error),
+          );
+        }
+        this.scheduleKeepalive();
+      }),
+    );
   }
 
   private legFailed(name: LegName, failure: InviteFailure): void {
@@ -738,6 +769,8 @@ export class Call {
     this.reason = reason;
     this.deps.clock.cancel(this.durationTimer);
     this.durationTimer = undefined;
+    this.deps.clock.cancel(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
     this.pendingRingback = undefined;
     this.stopRingback();
     const event: CallEvent = { ...this.base(), type: 'call.status', status, endReason: reason };
@@ -780,7 +813,7 @@ export class Call {
 
   /** Engine timers this call still holds (ring, duration) and ringback: zero once it is over. */
   get pendingTimers(): number {
-    return [this.legs.a.ringTimer, this.legs.b.ringTimer, this.durationTimer, this.ringbackHandle].filter((t) => t !== undefined).length;
+    return [this.legs.a.ringTimer, this.legs.b.ringTimer, this.durationTimer, this.keepaliveTimer, this.ringbackHandle].filter((t) => t !== undefined).length;
   }
 
   get connectedSince(): number | undefined {

@@ -58,9 +58,11 @@ export interface EngineDefaults {
   /** 0: no limit. */
   maxDurationMs: number;
   maxRedirects: number;
+  /** While connected, an in-dialog OPTIONS to each leg this often, to find parties that vanished; 0: none. */
+  keepaliveMs: number;
 }
 
-const DEFAULTS: EngineDefaults = { flow: 'III', ringTimeoutMs: 30_000, maxDurationMs: 4 * 3600_000, maxRedirects: 3 };
+const DEFAULTS: EngineDefaults = { flow: 'III', ringTimeoutMs: 30_000, maxDurationMs: 4 * 3600_000, maxRedirects: 3, keepaliveMs: 120_000 };
 
 /** One line of a call's SIP log: a ladder diagram's arrow. */
 export interface SipLogEntry {

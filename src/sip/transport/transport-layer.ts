@@ -5,6 +5,7 @@
  * are answered statelessly where possible and malformed responses dropped (RFC 4475). Nothing a
  * peer sends escapes as an exception.
  */
+import { DEFAULT_SOURCE_RATE_LIMIT, SourceRateLimit, type SourceRateLimitOptions } from '../source-rate-limit.js';
 import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
@@ -66,6 +67,8 @@ export interface TransportLayerOptions {
   verifyResponseSentBy?: boolean;
   /** Answer malformed requests with 400/505/513. Default true. */
   answerMalformedRequests?: boolean;
+  /** Those answers per source address (a flood of garbage is not answered in kind). Default 20/s, burst 50; false: no limit. */
+  malformedAnswerRate?: SourceRateLimitOptions | false;
   /**
    * SIP over TLS (RFC 3261 §26.2.1; `sips:` URIs and `;transport=tls`) on its own port, 5061 by
    * default (0: the OS picks), with our certificate and the checks of the peer's. Off without it.
@@ -176,6 +179,7 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
   private state: 'idle' | 'listening' | 'closed' = 'idle';
 
   private readonly traffic = { udp: emptyTraffic(), tcp: emptyTraffic(), tls: emptyTraffic() };
+  private readonly malformedLimit: SourceRateLimit | undefined;
   private readonly tls: TcpTransport | undefined;
   private readonly tlsPort: number;
   private boundTlsPort: number | undefined;
@@ -197,6 +201,8 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
     this.verifyResponseSentBy = options.verifyResponseSentBy ?? true;
     this.answerMalformedRequests = options.answerMalformedRequests ?? true;
     this.clock = options.clock ?? systemClock;
+    const malformedRate = options.malformedAnswerRate ?? DEFAULT_SOURCE_RATE_LIMIT;
+    this.malformedLimit = malformedRate === false ? undefined : new SourceRateLimit(this.clock, malformedRate);
     const transports = options.transports ?? ['udp', 'tcp'];
 
     if (transports.includes('udp')) {
@@ -422,7 +428,7 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
   private malformed(input: MalformedInput, source: Source, connectionId: string | undefined, receivedAt: number, answerable: boolean): void {
     const { error } = input;
     this.malformedByCode[error.code] = (this.malformedByCode[error.code] ?? 0) + 1;
-    const answer = answerable && this.answerMalformedRequests ? statelessAnswer(input, source) : undefined;
+    const answer = answerable && this.answerMalformedRequests && (this.malformedLimit?.allow(source.address) ?? true) ? statelessAnswer(input, source) : undefined;
     if (answer) {
       this.malformedAnswered++;
       this.answer(answer, source, connectionId);

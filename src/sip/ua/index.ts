@@ -1,4 +1,5 @@
 /** The UA core: INVITE sessions as UAC and as UAS, and the answers a UAS gives on its own (RFC 3261 §8–§15). */
+export { SourceRateLimit, DEFAULT_SOURCE_RATE_LIMIT, type SourceRateLimitOptions } from '../source-rate-limit.js';
 export { UserAgent, type UserAgentOptions, type UserAgentEvents, type UserAgentStats, type InviteOptions, type SipTraceEntry } from './user-agent.js';
 export {
   OutgoingInviteSession,

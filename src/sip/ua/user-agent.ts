@@ -7,6 +7,7 @@
  * which a third-party call controller does not take (an application that takes them, such as a
  * phone, says so with `onIncomingInvite` and gets an IncomingInviteSession for each).
  */
+import { DEFAULT_SOURCE_RATE_LIMIT, SourceRateLimit, type SourceRateLimitOptions } from '../source-rate-limit.js';
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.js';
 import { DEFAULT_CAPABILITIES, DialogError, DialogRegistry, type Capabilities, type InviteDialogSetOptions, type SessionDialog } from '../dialog/index.js';
@@ -37,6 +38,12 @@ export interface UserAgentOptions {
   answerForUnwantedOffer?: InviteDialogSetOptions['answerForUnwantedOffer'];
   /** The status an incoming INVITE outside a dialog gets. Default 403: a controller places calls, it takes none. */
   incomingInviteStatus?: number;
+  /**
+   * Per source address, how many requests outside any dialog (the ones the core answers itself,
+   * and INVITEs for onIncomingInvite) it takes: past it they are dropped unanswered. Default 20/s
+   * with a burst of 50; false: no limit. Requests in our dialogs are never limited.
+   */
+  sourceRateLimit?: SourceRateLimitOptions | false;
   /**
    * Takes incoming calls: each INVITE outside a dialog becomes an IncomingInviteSession handed
    * here, to be answered (progress, accept, reject). Without it, `incomingInviteStatus` applies.
@@ -71,6 +78,8 @@ export interface UserAgentStats {
   transactions: TransactionCounts;
   /** Requests answered by the core itself, by status. */
   answeredByCore: Record<number, number>;
+  /** Requests outside any dialog dropped unanswered: their source was over its rate. */
+  droppedOverSourceRate: number;
 }
 
 export class UserAgent extends EventEmitter<UserAgentEvents> {
@@ -93,6 +102,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   private readonly incoming = new Map<ServerTransaction, IncomingInviteSession>();
   private readonly onIncomingInvite: ((session: IncomingInviteSession) => void) | undefined;
   private readonly answeredByCore: Record<number, number> = {};
+  private readonly sourceLimit: SourceRateLimit | undefined;
   private readonly onMessage = (inbound: InboundMessage): void => this.receive(inbound);
   private readonly onTrace: ((entry: SipTraceEntry) => void) | undefined;
 
@@ -104,6 +114,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     this.incomingInviteStatus = options.incomingInviteStatus ?? 403;
     this.onIncomingInvite = options.onIncomingInvite;
     const clock = options.clock ?? systemClock;
+    const limit = options.sourceRateLimit ?? DEFAULT_SOURCE_RATE_LIMIT;
+    this.sourceLimit = limit === false ? undefined : new SourceRateLimit(clock, limit);
     const timers = options.timers ?? defaultTimerValues;
     const capabilities = options.capabilities ?? DEFAULT_CAPABILITIES;
     this.uasCapabilities = {
@@ -186,7 +198,13 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   }
 
   stats(): UserAgentStats {
-    return { sessions: this.sessions.size + this.incoming.size, dialogs: this.registry.size, transactions: this.transactions.counts, answeredByCore: { ...this.answeredByCore } };
+    return {
+      sessions: this.sessions.size + this.incoming.size,
+      dialogs: this.registry.size,
+      transactions: this.transactions.counts,
+      answeredByCore: { ...this.answeredByCore },
+      droppedOverSourceRate: this.sourceLimit?.refused ?? 0,
+    };
   }
 
   /** Stops listening and ends every transaction (sessions are not hung up: do that first). */
@@ -258,13 +276,18 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         this.receiveCancel(received.request, received.transaction, received.invite);
         return;
       case 'request':
-        this.receiveRequest(received.request, received.transaction);
+        this.receiveRequest(received.request, received.transaction, received.inbound.source.address);
         return;
     }
   }
 
-  private receiveRequest(request: SipRequest, transaction: ServerTransaction): void {
+  private receiveRequest(request: SipRequest, transaction: ServerTransaction, source: string): void {
     const match = this.registry.match(request);
+    if (match.kind !== 'dialog' && this.sourceLimit && !this.sourceLimit.allow(source)) {
+      // A flood: no answer (it would amplify it), no transaction left behind.
+      transaction.terminate();
+      return;
+    }
     const toTag = request.to.tag ?? randomToken();
     const early = checkRequest(request, this.uasCapabilities, { inDialog: match.kind === 'dialog', toTag });
     if (early) {
