@@ -60,6 +60,15 @@ export interface Config {
     keepaliveMs: number;
   };
   logLevel: LogLevel;
+  /** The dial buttons' web side (issue 6). */
+  web: {
+    /** The service's public base URL for embed snippets (`https://ctd.example.com`); unset: the request's host. */
+    publicUrl: string | undefined;
+    /** Express `trust proxy`: false (the default: X-Forwarded-For is ignored), a hop count, or addresses/subnets of the proxies. */
+    trustProxy: false | number | string;
+    /** Serve the development page that embeds a button (/dev/button), never in production. */
+    testPage: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -186,6 +195,29 @@ function secretsKey(env: Environment): Buffer | undefined {
   return key;
 }
 
+function trustProxy(env: Environment): false | number | string {
+  const text = env.TRUST_PROXY?.trim();
+  if (text === undefined || text === '' || text === 'false') return false;
+  if (/^[0-9]+$/.test(text)) return integer(env, 'TRUST_PROXY', 0, 1, 20);
+  const parts = text.split(',').map((part) => part.trim());
+  for (const part of parts) {
+    const [ip, prefix, extra] = part.split('/');
+    const known = ['loopback', 'linklocal', 'uniquelocal'].includes(part);
+    if (!known && (extra !== undefined || isIP(ip ?? '') === 0 || (prefix !== undefined && !/^[0-9]{1,3}$/.test(prefix)))) {
+      // `true` is refused on purpose: it would believe any client's X-Forwarded-For.
+      throw new ConfigError('TRUST_PROXY', `expected a hop count, loopback, linklocal, uniquelocal or proxy addresses/subnets, got ${JSON.stringify(part)}`);
+    }
+  }
+  return parts.join(',');
+}
+
+function flag(env: Environment, name: string): boolean {
+  const text = env[name]?.trim().toLowerCase();
+  if (text === undefined || text === '' || text === 'false' || text === '0') return false;
+  if (text === 'true' || text === '1') return true;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(env[name])}`);
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Environment = process.env): Config {
   const level = (env.LOG_LEVEL ?? 'info').toLowerCase();
@@ -215,5 +247,10 @@ export function loadConfig(env: Environment = process.env): Config {
       keepaliveMs: integer(env, 'ENGINE_KEEPALIVE_S', 120, 0, 86_400) * 1000,
     }),
     logLevel: level as LogLevel,
+    web: Object.freeze({
+      publicUrl: env.PUBLIC_URL ? url(env, 'PUBLIC_URL', '', ['http:', 'https:']).replace(/\/$/, '') : undefined,
+      trustProxy: trustProxy(env),
+      testPage: flag(env, 'WEB_TEST_PAGE'),
+    }),
   });
 }

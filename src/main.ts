@@ -16,7 +16,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { apiKeyRoutes } from './api/routes/api-keys.js';
+import { ButtonLimiter } from './api/button-limits.js';
+import { createCallPlacer } from './api/call-placement.js';
+import { buttonRoutes } from './api/routes/buttons.js';
 import { callRoutes } from './api/routes/calls.js';
+import { publicButtonRoutes, RefusalCounter } from './api/routes/public-buttons.js';
+import { webAssets } from './api/web-assets.js';
 import { trunkRoutes } from './api/routes/trunks.js';
 import { createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -44,6 +49,8 @@ export interface RunningService {
   metrics: ServiceMetrics;
   http?: { server: Server; port: number; app: Express };
   sip?: { transport: TransportLayer; engine: Engine; runner: EngineRunner; address: string; port: number };
+  /** The dial buttons' refusals by reason (issue 6), when this process runs the API. */
+  buttonRefusals?: RefusalCounter;
   /** Ends the roles: stops taking calls, drains live ones for up to `drainMs`, closes connections. */
   stop(drainMs?: number): Promise<void>;
 }
@@ -164,6 +171,8 @@ export async function startService(config: Config, logger: Logger = pino({ level
     const queues = new CallQueues(redis('api-queues'), config.queuePrefix, (error) => logger.warn({ err: error }, 'call queue error'));
     const readyRedis = redis('api-ready');
     metrics.watchQueues(() => queues.depths());
+    const placer = createCallPlacer({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host });
+    const refusals = new RefusalCounter((reason) => metrics.observeButtonRefusal(reason));
     const app = createApp({
       metrics: () => metrics.exposition(),
       authenticate: (secret) => store.authenticate(secret),
@@ -180,9 +189,14 @@ export async function startService(config: Config, logger: Logger = pino({ level
         if (config.roles.includes('engine')) checks.sip = { ok: service.sip !== undefined };
         return { ok: Object.values(checks).every((check) => check.ok), checks };
       },
-      registerRoutes: [callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }), trunkRoutes(store), apiKeyRoutes(store)],
+      registerRoutes: [callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }), trunkRoutes(store), apiKeyRoutes(store), buttonRoutes({ store, placer, publicUrl: config.web.publicUrl })],
+      // Dial buttons (issue 6): the public endpoints, widget.js, the dashboard.
+      publicRoutes: publicButtonRoutes({ store, placer, limiter: new ButtonLimiter(redis('api-limits'), `${config.queuePrefix}:btn`), refusals, logger: logger.child({ component: 'buttons' }) }),
+      web: webAssets({ testPage: config.web.testPage }),
+      trustProxy: config.web.trustProxy,
       logger: logger.child({ component: 'api' }),
     });
+    service.buttonRefusals = refusals;
     const server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.http.port, config.http.host, () => resolve(listening));
       listening.once('error', reject);
@@ -192,7 +206,12 @@ export async function startService(config: Config, logger: Logger = pino({ level
     service.http = { server, port: httpPort, app };
     logger.info({ host: config.http.host, port: httpPort }, `API listening on http://${config.http.host}:${httpPort} (reference at /docs)`);
     stoppers.unshift(async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams (the buttons' SSE) stay open until their call ends: cut what is left after a moment.
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), 1000);
+      await closed;
+      clearTimeout(cut);
       await queues.close();
     });
   }

@@ -5,6 +5,7 @@
  */
 import { createRejectingAnswer, parseSdp, writeSdp } from '../sdp/index.js';
 import {
+  serializeMessage,
   systemClock,
   UserAgent,
   type Clock,
@@ -73,6 +74,11 @@ export interface SipLogEntry {
   peer: string;
   /** `INVITE sip:alice@…` or `180 Ringing`, with the CSeq for responses. */
   line: string;
+  /**
+   * The whole message as received or sent; only on the entry given to `onSipLog`. The engine's
+   * own log keeps first lines: a held call must not hold its messages' texts in memory.
+   */
+  message?: string;
 }
 
 export interface EngineStats {
@@ -240,7 +246,8 @@ export class Engine {
     this.logs.get(owner.call.id)?.push(logged);
     if (this.options.onSipLog) {
       try {
-        this.options.onSipLog(owner.call.id, logged);
+        const text = (message.raw ?? serializeMessage(message)).toString('utf8');
+        this.options.onSipLog(owner.call.id, { ...logged, message: text });
       } catch (error) {
         this.reportError(error);
       }

@@ -45,6 +45,7 @@ export class ServiceMetrics {
   private readonly setupSeconds: Histogram;
   private readonly webhookDeliveries: Counter<'outcome'>;
   private readonly webhookDelay: Histogram;
+  private readonly buttonRefusals: Counter<'reason'>;
   /** When the API accepted each live call (its job's acceptedAt), for the set-up time. */
   private readonly acceptedAt = new Map<string, number>();
   private engine: EngineMetricsSource | undefined;
@@ -54,6 +55,7 @@ export class ServiceMetrics {
     if (options.labels) this.registry.setDefaultLabels(options.labels);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
+    this.buttonRefusals = new Counter({ name: 'ctd_button_refusals_total', help: 'Dial-button requests refused (origin, disabled, hours, number, rate limits), by reason.', labelNames: ['reason'], registers });
     this.callsStarted = new Counter({ name: 'ctd_calls_started_total', help: 'Calls this engine started placing (leg a called).', registers });
     this.callsConnected = new Counter({ name: 'ctd_calls_connected_total', help: 'Calls whose two legs were joined.', registers });
     this.callsEnded = new Counter({
@@ -178,6 +180,11 @@ export class ServiceMetrics {
   observeWebhookDelivery(outcome: 'delivered' | 'failed' | 'gone' | 'refused', delayMs?: number): void {
     this.webhookDeliveries.inc({ outcome });
     if (delayMs !== undefined) this.webhookDelay.observe(Math.max(0, delayMs) / 1000);
+  }
+
+  /** A public dial-button request was refused (issue 6). */
+  observeButtonRefusal(reason: string): void {
+    this.buttonRefusals.inc({ reason });
   }
 
   /** The exposition text, and its content type. */

@@ -16,7 +16,7 @@ export interface EngineStore {
   claimQueuedCall(callId: string, engineId: string): Promise<boolean>;
   /** Writes a change of a call (its update and its event together); resolves once committed. */
   writeChange(change: EventChange & { accountId: string }): Promise<void>;
-  appendSipLog(entries: { callId: string; leg: 'a' | 'b'; direction: 'in' | 'out'; at: Date; peer: string; line: string }[]): void;
+  appendSipLog(entries: { callId: string; leg: 'a' | 'b'; direction: 'in' | 'out'; at: Date; peer: string; line: string; message: string | null }[]): void;
   heartbeat(engineId: string, info: { sipAddress: string; sipPort: number; draining: boolean }): Promise<void>;
   /** A trunk's credentials, for the legs that go through it. */
   trunkCredentials(accountId: string, trunkId: string): Promise<{ username?: string | null; password?: string | null; realm?: string | null } | null>;
@@ -72,7 +72,7 @@ export class EngineRunner {
 
   /** The Engine's onSipLog. */
   handleSipLog(callId: string, entry: SipLogEntry): void {
-    this.options.store.appendSipLog([{ callId, leg: entry.leg, direction: entry.direction, at: new Date(entry.at), peer: entry.peer, line: entry.line }]);
+    this.options.store.appendSipLog([{ callId, leg: entry.leg, direction: entry.direction, at: new Date(entry.at), peer: entry.peer, line: entry.line, message: entry.message ?? null }]);
   }
 
   async start(): Promise<void> {

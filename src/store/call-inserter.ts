@@ -28,6 +28,10 @@ WITH c AS (
   RETURNING id, created_at
 ), o AS (
   INSERT INTO outbox (event_id, created_at) SELECT id, created_at FROM e
+), b AS (
+  -- A call placed through a dial button: its public token's hash (issue 6).
+  INSERT INTO button_call (token_hash, button_id, call_id, created_at)
+  SELECT $14, $15, c.id, c.created_at FROM c WHERE $14::text IS NOT NULL
 )
 SELECT count(*)::int AS inserted FROM c`;
 
@@ -76,6 +80,8 @@ export async function insertCall(pool: pg.Pool, insert: CallInsert): Promise<Cal
     now,
     JSON.stringify(legRows),
     queuedEventId ?? null,
+    input.buttonCall?.tokenHash ?? null,
+    input.buttonCall?.buttonId ?? null,
   ]);
   if (result.rows[0]?.inserted !== 1) return null;
   const leg = (name: LegName): Leg => ({

@@ -14,7 +14,7 @@ export abstract class StoreError extends Error {
   abstract readonly code: StoreErrorCode;
 }
 
-export type ResourceKind = 'account' | 'api_key' | 'trunk' | 'call';
+export type ResourceKind = 'account' | 'api_key' | 'trunk' | 'call' | 'button';
 
 /** The record does not exist, or belongs to another account (the two are not told apart). */
 export class NotFound extends StoreError {

@@ -72,6 +72,8 @@ export interface SipLogInput {
   at: Date | number;
   peer: string;
   line: string;
+  /** The whole message text, when the engine passes it. */
+  message?: string | null;
 }
 
 export interface EventWriterOptions {
@@ -174,10 +176,10 @@ WITH cu AS (
 SELECT id, account_id FROM c`;
 
 const WRITE_SIP_LOG = `
-INSERT INTO sip_message (call_id, leg, direction, at, peer, line)
-SELECT call_id, leg, direction, at, peer, line
-FROM ROWS FROM (json_to_recordset($1::json) AS (call_id text, leg text, direction text, at timestamptz, peer text, line text))
-  WITH ORDINALITY AS s(call_id, leg, direction, at, peer, line, n)
+INSERT INTO sip_message (call_id, leg, direction, at, peer, line, message)
+SELECT call_id, leg, direction, at, peer, line, message
+FROM ROWS FROM (json_to_recordset($1::json) AS (call_id text, leg text, direction text, at timestamptz, peer text, line text, message text))
+  WITH ORDINALITY AS s(call_id, leg, direction, at, peer, line, message, n)
 ORDER BY n`;
 
 const noop = (): void => undefined;
@@ -239,7 +241,7 @@ export class EventWriter {
     try {
       prepared = entries.map((entry) => {
         const callId = requireText(entry.callId, 'callId');
-        const row = { call_id: callId, leg: entry.leg, direction: entry.direction, at: toIso(entry.at, 'at'), peer: String(entry.peer), line: String(entry.line) };
+        const row = { call_id: callId, leg: entry.leg, direction: entry.direction, at: toIso(entry.at, 'at'), peer: String(entry.peer), line: String(entry.line), message: typeof entry.message === 'string' ? entry.message : null };
         return { callId, row: JSON.stringify(row) };
       });
     } catch (error) {

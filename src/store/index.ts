@@ -19,3 +19,5 @@ export * from './model.js';
 export * from './errors.js';
 export { ensureDatabase, dropDatabase } from './database.js';
 export { migrate, DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult } from './migrator.js';
+export { DEFAULT_BUTTON_COLORS, DEFAULT_BUTTON_LIMITS } from './buttons.js';
+export { newPublicCallToken, sha256Hex } from './random-text.js';

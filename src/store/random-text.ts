@@ -26,7 +26,7 @@ export function randomBase62(length: number): string {
   return text;
 }
 
-export type IdPrefix = 'acc' | 'key' | 'trk' | 'call' | 'evt';
+export type IdPrefix = 'acc' | 'key' | 'trk' | 'call' | 'evt' | 'btn';
 
 /** `call_` + 22 base62 characters: 131 random bits. */
 export function newId(prefix: IdPrefix): string {
@@ -49,4 +49,9 @@ export function newWebhookSecret(): string {
   const bytes = Buffer.alloc(32);
   randomFillSync(bytes);
   return `whsec_${bytes.toString('base64')}`;
+}
+
+/** A button call's public token: `pct_` + 32 base62 characters (190 random bits). */
+export function newPublicCallToken(): string {
+  return `pct_${randomBase62(32)}`;
 }

@@ -128,6 +128,7 @@ export function toSipMessage(row: Rows.SipMessage): SipMessageRecord {
     at: row.at,
     peer: row.peer,
     line: row.line,
+    message: row.message,
   };
 }
 

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { AccountRepository } from './accounts.js';
 import { ApiKeyRepository, type ApiKeyOptions, type BootstrapResult } from './api-keys.js';
+import { ButtonRepository } from './buttons.js';
 import { CallRepository, type CreatedCall } from './calls.js';
 import { systemWallClock, type WallClock } from './clock.js';
 import { EngineRegistry } from './engines.js';
@@ -15,6 +16,9 @@ import type {
   Account,
   ApiKey,
   Authenticated,
+  Button,
+  ButtonCallStatus,
+  ButtonUpdate,
   Call,
   CallEventRecord,
   CallPage,
@@ -23,6 +27,7 @@ import type {
   Idempotency,
   ListCallsQuery,
   NewApiKey,
+  NewButton,
   NewCall,
   NewTrunk,
   SipMessageRecord,
@@ -68,6 +73,7 @@ export class Store {
   private readonly trunks: TrunkRepository;
   private readonly calls: CallRepository;
   private readonly engines: EngineRegistry;
+  private readonly buttons: ButtonRepository;
   private closing: Promise<void> | undefined;
 
   constructor(options: StoreOptions) {
@@ -92,6 +98,7 @@ export class Store {
     this.trunks = new TrunkRepository(this.prisma, clock, box);
     this.calls = new CallRepository(this.prisma, clock, this.pool);
     this.engines = new EngineRegistry(this.prisma, clock);
+    this.buttons = new ButtonRepository(this.prisma, clock);
     this.events = new EventWriter(this.writerPool, clock, { ...options.eventWriter, onError: onError as (error: StoreError) => void });
     this.outbox = new OutboxReader(this.writerPool, clock);
   }
@@ -205,6 +212,30 @@ export class Store {
   }
   completeOutbox(eventIds: readonly string[]): Promise<number> {
     return this.outbox.completeOutbox(eventIds);
+  }
+
+  // Buttons (issue 6)
+  createButton(accountId: string, input: NewButton): Promise<Button> {
+    return this.buttons.createButton(accountId, input);
+  }
+  listButtons(accountId: string): Promise<Button[]> {
+    return this.buttons.listButtons(accountId);
+  }
+  getButton(accountId: string, id: string): Promise<Button | null> {
+    return this.buttons.getButton(accountId, id);
+  }
+  /** By id alone, whatever the account: for the public endpoints. */
+  findButton(id: string): Promise<Button | null> {
+    return this.buttons.findButton(id);
+  }
+  updateButton(accountId: string, id: string, update: ButtonUpdate): Promise<Button> {
+    return this.buttons.updateButton(accountId, id, update);
+  }
+  deleteButton(accountId: string, id: string): Promise<void> {
+    return this.buttons.deleteButton(accountId, id);
+  }
+  buttonCallStatus(tokenHash: string): Promise<ButtonCallStatus | null> {
+    return this.buttons.buttonCallStatus(tokenHash);
   }
 
   /** Flushes the event writer, then closes both pools. Idempotent. */
