@@ -108,6 +108,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       ...(config.sip.publicHost !== undefined ? { sdpAddress: config.sip.publicHost } : {}),
       onEvent: (event) => runnerRef.current?.handleEngineEvent(event),
       onSipLog: (callId, entry) => runnerRef.current?.handleSipLog(callId, entry),
+      onDialogChange: (callId, leg) => runnerRef.current?.noteDialogChange(callId, leg),
       onError: (error) => sipLog.error({ err: error }, 'engine error'),
     });
     const runner = new EngineRunner({
@@ -116,6 +117,10 @@ export async function startService(config: Config, logger: Logger = pino({ level
       connect: redis,
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
+      failoverMs: config.engine.failoverMs,
+      onTakeover: (deadEngineId, callIds) =>
+        logger.warn({ deadEngineId, calls: callIds.length }, deadEngineId === config.engine.id ? 'ended the calls an earlier run of this engine left' : 'took over a dead engine and ended its calls'),
+      onFenced: () => logger.error({ engineId: config.engine.id }, 'this engine was declared dead while alive (no heartbeat for ENGINE_FAILOVER_MS) and its calls were taken over: let them go'),
       onError: (error) => logger.error({ err: error }, 'engine role error'),
       ...(hooks.onCallStarted ? { onCallStarted: hooks.onCallStarted } : {}),
       store: {
@@ -124,6 +129,10 @@ export async function startService(config: Config, logger: Logger = pino({ level
         appendSipLog: (entries) => void store.appendSipLog(entries).catch((error: unknown) => logger.error({ err: error }, 'SIP log write failed')),
         heartbeat: (engineId, info) => store.heartbeat(engineId, info),
         trunkCredentials: (accountId, trunkId) => store.trunkCredentials(accountId, trunkId),
+        liveCallsOf: (engineId) => store.liveCallsOf(engineId),
+        liveCallsById: (ids) => store.liveCallsById(ids),
+        staleEngines: (olderThanMs) => store.staleEngines(olderThanMs),
+        claimEngine: (deadEngineId, byEngineId, olderThanMs) => store.claimEngine(deadEngineId, byEngineId, olderThanMs),
       },
     });
     runnerRef.current = runner;

@@ -13,3 +13,12 @@ export {
 } from './outgoing-invite-session.js';
 export { Invite2xxRetransmission, type Invite2xxRetransmissionState } from './invite-2xx-retransmission.js';
 export { checkRequest, optionsResponse, defaultCapabilities, type UasCapabilities, type UasCheckOptions } from './uas-checks.js';
+export {
+  sendOrphanedBye,
+  sendOrphanedCancel,
+  inviteSnapshotOf,
+  DEFAULT_ORPHAN_CSEQ_MARGIN,
+  type InviteSnapshot,
+  type OrphanedByeOptions,
+  type OrphanedRequestResult,
+} from './orphaned-requests.js';
