@@ -12,6 +12,7 @@ import {
   UserAgent,
   type DialogSnapshot,
   type InviteSnapshot,
+  type OnSent,
   type OrphanedRequestResult,
   type Clock,
   type OutgoingInviteSession,
@@ -205,13 +206,13 @@ export class Engine {
    * dialog through this engine's SIP stack, with an RFC 3326 Reason. Resolves once the BYE
    * transaction has its final response (a 481 or a 408 included: the leg is gone either way).
    */
-  endOrphanedLeg(snapshot: DialogSnapshot, reason: string = FAILOVER_REASON): Promise<OrphanedRequestResult> {
-    return sendOrphanedBye(this.userAgent, snapshot, { clock: this.clock, headers: [['reason', reason]] });
+  endOrphanedLeg(snapshot: DialogSnapshot, reason: string = FAILOVER_REASON, onSent?: OnSent): Promise<OrphanedRequestResult> {
+    return sendOrphanedBye(this.userAgent, snapshot, { clock: this.clock, headers: [['reason', reason]], ...(onSent ? { onSent } : {}) });
   }
 
   /** The same for a leg that was still ringing: a CANCEL of its INVITE. */
-  cancelOrphanedLeg(invite: InviteSnapshot, reason: string = FAILOVER_REASON): Promise<OrphanedRequestResult> {
-    return sendOrphanedCancel(this.userAgent, invite, reason);
+  cancelOrphanedLeg(invite: InviteSnapshot, reason: string = FAILOVER_REASON, onSent?: OnSent): Promise<OrphanedRequestResult> {
+    return sendOrphanedCancel(this.userAgent, invite, reason, onSent);
   }
 
   close(): void {

@@ -5,4 +5,4 @@ export * from './call-model.js';
 export { endReasonForLegFailure, reasonHeader } from './end-reason.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
 export type { RingbackSource, RingbackHandle } from './ringback-source.js';
-export type { DialogSnapshot, InviteSnapshot, OrphanedRequestResult } from '../sip/index.js';
+export type { DialogSnapshot, InviteSnapshot, OnSent, OrphanedRequestResult } from '../sip/index.js';

@@ -8,7 +8,7 @@
  * - a leg still ringing gets a CANCEL built from its persisted InviteSnapshot;
  * - both with an RFC 3326 Reason (Q.850 cause 41);
  * - once those transactions have their final response (a 481 or a timeout is an answer too: the
- *   leg is gone), the call is recorded `completed` (it was connected) or `failed`, endReason
+ *   leg is gone), or after responseWaitMs, the call is recorded `completed` (it was connected) or `failed`, endReason
  *   `controller_failover`, its event numbered after the call's last sequence in the database,
  *   so that the stream stays gap-free and the outbox publishes it.
  *
@@ -19,7 +19,7 @@
  * A call the dead engine had claimed but not started (still `queued`) is ended as well: its
  * INVITE may have gone out before the engine died, so placing it again could ring A twice.
  */
-import type { DialogSnapshot, InviteSnapshot, OrphanedRequestResult } from '../engine/index.js';
+import type { DialogSnapshot, InviteSnapshot, OnSent, OrphanedRequestResult } from '../engine/index.js';
 import type { Call, CallChange, LegName, SipLogInput } from '../store/index.js';
 
 /** What the monitor needs of the store. */
@@ -33,8 +33,8 @@ export interface FailoverStore {
 
 /** What the monitor needs of this engine's SIP stack. */
 export interface OrphanedLegEnder {
-  endOrphanedLeg(snapshot: DialogSnapshot, reason?: string): Promise<OrphanedRequestResult>;
-  cancelOrphanedLeg(invite: InviteSnapshot, reason?: string): Promise<OrphanedRequestResult>;
+  endOrphanedLeg(snapshot: DialogSnapshot, reason?: string, onSent?: OnSent): Promise<OrphanedRequestResult>;
+  cancelOrphanedLeg(invite: InviteSnapshot, reason?: string, onSent?: OnSent): Promise<OrphanedRequestResult>;
 }
 
 export interface FailoverMonitorOptions {
@@ -45,6 +45,13 @@ export interface FailoverMonitorOptions {
   failoverMs: number;
   /** How often to look; default failoverMs / 5 (at least 250 ms). */
   intervalMs?: number;
+  /**
+   * How long the record of a call waits for the final responses to its BYEs and CANCELs; default
+   * 4000 ms (a UDP BYE has then been retransmitted three times). RFC 3261 §15.1.1: the session
+   * is over once the BYE is handed to its transaction; waiting is only so that the record says
+   * how the peer answered. A response that comes later still goes into the call's SIP log.
+   */
+  responseWaitMs?: number;
   /** Calls ended at once; default 32. */
   concurrency?: number;
   /** An engine was taken over: which, and how many of its calls were ended. */
@@ -56,7 +63,14 @@ export interface FailoverMonitorOptions {
 export interface OrphanedCallOutcome {
   callId: string;
   status: 'completed' | 'failed';
+  /** status 0: no final response within responseWaitMs (the transaction goes on). */
   legs: Partial<Record<LegName, { request: 'BYE' | 'CANCEL'; status: number } | { request: 'none'; why: string }>>;
+}
+
+const sleep = (ms: number): Promise<undefined> => new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+
+function peerOf(destination: { transport: string; address: string; port: number }): string {
+  return `${destination.transport}:${destination.address}:${destination.port}`;
 }
 
 const ANSWERED = new Set(['answered', 'connected']);
@@ -127,14 +141,17 @@ export class FailoverMonitor {
     await Promise.all(
       (['a', 'b'] as const).map(async (name) => {
         const leg = call.legs[name];
-        let result: OrphanedRequestResult | undefined;
+        let sent: Promise<OrphanedRequestResult> | undefined;
+        const request = ANSWERED.has(leg.status) ? 'BYE' : 'CANCEL';
+        const onSent: OnSent = (line, destination) =>
+          this.options.store.appendSipLog([{ callId: call.id, leg: name, direction: 'out', at: new Date(), peer: peerOf(destination), line }]);
         try {
           // The JSON columns hold what the engine wrote; the SIP layer validates it (BAD_SNAPSHOT).
           if (ANSWERED.has(leg.status)) {
-            if (leg.dialog) result = await this.options.engine.endOrphanedLeg(leg.dialog as unknown as DialogSnapshot);
+            if (leg.dialog) sent = this.options.engine.endOrphanedLeg(leg.dialog as unknown as DialogSnapshot, undefined, onSent);
             else outcome.legs[name] = { request: 'none', why: 'answered, but its dialog was not persisted' };
           } else if (RINGING.has(leg.status)) {
-            if (leg.invite) result = await this.options.engine.cancelOrphanedLeg(leg.invite as unknown as InviteSnapshot);
+            if (leg.invite) sent = this.options.engine.cancelOrphanedLeg(leg.invite as unknown as InviteSnapshot, undefined, onSent);
             else outcome.legs[name] = { request: 'none', why: 'no provisional response persisted: nothing to CANCEL' };
           } else {
             return;
@@ -144,12 +161,15 @@ export class FailoverMonitor {
           this.report(error);
           outcome.legs[name] = { request: 'none', why: `unusable snapshot: ${(error as Error).message}` };
         }
-        const at = new Date();
-        if (result) {
-          const request = result.requestLine.startsWith('CANCEL') ? 'CANCEL' : 'BYE';
-          outcome.legs[name] = { request, status: result.status };
-          this.logSip(call.id, name, result, at);
+        if (sent) {
+          sent.then(
+            (result) => this.logResponse(call.id, name, result),
+            (error: unknown) => this.report(error),
+          );
+          const result = await Promise.race([sent.catch(() => undefined), sleep(this.options.responseWaitMs ?? 4000)]);
+          outcome.legs[name] = result ? { request, status: result.status } : { request, status: 0 };
         }
+        const at = new Date();
         const answered = ANSWERED.has(leg.status);
         // A BYE'd leg ended; a CANCELed one failed with the 487 its INVITE gets (RFC 3261 §9.2).
         legChanges.push({
@@ -176,13 +196,10 @@ export class FailoverMonitor {
     return outcome;
   }
 
-  private logSip(callId: string, leg: LegName, result: OrphanedRequestResult, at: Date): void {
-    if (!result.destination) return;
-    const peer = `${result.destination.transport}:${result.destination.address}:${result.destination.port}`;
+  private logResponse(callId: string, leg: LegName, result: OrphanedRequestResult): void {
+    if (!result.destination || !result.fromWire) return;
     const method = result.requestLine.split(' ')[0]!;
-    const lines: SipLogInput[] = [{ callId, leg, direction: 'out', at, peer, line: result.requestLine }];
-    if (result.fromWire) lines.push({ callId, leg, direction: 'in', at, peer, line: `${result.status} ${result.reason} (${method})` });
-    this.options.store.appendSipLog(lines);
+    this.options.store.appendSipLog([{ callId, leg, direction: 'in', at: new Date(), peer: peerOf(result.destination), line: `${result.status} ${result.reason} (${method})` }]);
   }
 
   private report(error: unknown): void {

@@ -21,4 +21,5 @@ export {
   type InviteSnapshot,
   type OrphanedByeOptions,
   type OrphanedRequestResult,
+  type OnSent,
 } from './orphaned-requests.js';

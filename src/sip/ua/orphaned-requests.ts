@@ -56,7 +56,11 @@ export interface OrphanedByeOptions {
   headers?: ReadonlyArray<readonly [string, string]>;
   /** Local CSeq numbers skipped past the snapshot's; default 100. */
   cseqMargin?: number;
+  /** Told when the request goes out (a SIP log). */
+  onSent?: OnSent;
 }
+
+export type OnSent = (requestLine: string, destination: Destination) => void;
 
 export const DEFAULT_ORPHAN_CSEQ_MARGIN = 100;
 
@@ -90,11 +94,11 @@ export async function sendOrphanedBye(ua: UserAgent, snapshot: DialogSnapshot, o
     destination = undefined;
   }
   if (destination === undefined) return { status: 503, reason: 'Service Unavailable', fromWire: false, requestLine: `BYE ${request.requestUri}`, destination };
-  return send(ua, request, destination);
+  return send(ua, request, destination, options.onSent);
 }
 
 /** Sends a CANCEL for the INVITE of `snapshot` (RFC 3326 `reason` if given) and resolves with its final response. */
-export function sendOrphanedCancel(ua: UserAgent, snapshot: InviteSnapshot, reason?: string): Promise<OrphanedRequestResult> {
+export function sendOrphanedCancel(ua: UserAgent, snapshot: InviteSnapshot, reason?: string, onSent?: OnSent): Promise<OrphanedRequestResult> {
   const invite = new SipRequest('INVITE', snapshot.requestUri);
   invite.addHeader('via', snapshot.via);
   for (const route of snapshot.routes) invite.addHeader('route', route);
@@ -102,10 +106,10 @@ export function sendOrphanedCancel(ua: UserAgent, snapshot: InviteSnapshot, reas
   invite.addHeader('to', snapshot.to);
   invite.addHeader('call-id', snapshot.callId);
   invite.addHeader('cseq', `${snapshot.cseq} INVITE`);
-  return send(ua, createCancel(invite, reason), snapshot.destination);
+  return send(ua, createCancel(invite, reason), snapshot.destination, onSent);
 }
 
-function send(ua: UserAgent, request: SipRequest, destination: Destination): Promise<OrphanedRequestResult> {
+function send(ua: UserAgent, request: SipRequest, destination: Destination, onSent: OnSent | undefined): Promise<OrphanedRequestResult> {
   const requestLine = `${request.method} ${request.requestUri}`;
   return new Promise((resolve) => {
     let settled = false;
@@ -122,6 +126,7 @@ function send(ua: UserAgent, request: SipRequest, destination: Destination): Pro
         onFailure: (failure) =>
           settle(failure.kind === 'timeout' ? { status: 408, reason: 'Request Timeout', fromWire: false } : { status: 503, reason: 'Service Unavailable', fromWire: false }),
       });
+      onSent?.(requestLine, destination);
     } catch {
       settle({ status: 503, reason: 'Service Unavailable', fromWire: false });
     }
