@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { freePortBlock } from '../support/ports.js';
+import { fileURLToPath } from 'node:url';
 import { parseSippMessages, sharedScenario, startSippUas, type SippUasHandle } from '../support/sipp.js';
 import { createDeployment, eventually, PROCESS_BOOTSTRAP_KEY, type Deployment } from './processes.js';
 
@@ -145,5 +146,61 @@ describe('several engines', () => {
     }).catch(async (error: Error) => assert.fail(`${error.message}\n${await report()}`));
     assert.equal(Number((await a.stats())['FailedCall(C)'] ?? 0), 0, await a.report());
     assert.equal(Number((await b.stats())['FailedCall(C)'] ?? 0), 0, await b.report());
+  });
+
+  test('a ringing leg of a killed engine gets a CANCEL from the survivor (same branch, Reason), and the call is recorded failed', async (t) => {
+    const ports = await freePortBlock(10);
+    const deployment = await createDeployment(t);
+    const scenario = fileURLToPath(new URL('../peers/sipp/uas-ring-until-cancel.xml', import.meta.url));
+    const a = await startSippUas(t, { scenario, port: ports + 3, mediaPort: ports + 4, transport: 'udp', calls: 1, timeoutSeconds: 60 });
+    const timing = { ENGINE_HEARTBEAT_MS: String(HEARTBEAT_MS), ENGINE_FAILOVER_MS: String(FAILOVER_MS), DRAIN_MS: '0' };
+    await deployment.start('api', { ROLES: 'api', HTTP_PORT: String(ports), BOOTSTRAP_API_KEY: PROCESS_BOOTSTRAP_KEY });
+    const baseUrl = `http://127.0.0.1:${ports}`;
+    const engines = {
+      'engine-one': await deployment.start('engine-one', { ROLES: 'engine', ENGINE_ID: 'engine-one', SIP_PORT: String(ports + 1), ...timing }),
+      'engine-two': await deployment.start('engine-two', { ROLES: 'engine', ENGINE_ID: 'engine-two', SIP_PORT: String(ports + 2), ...timing }),
+    };
+    const report = async (): Promise<string> => [engines['engine-one'].tail(), engines['engine-two'].tail(), await a.report()].join('\n');
+
+    const created = await deployment.api(baseUrl, '/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice'), ringTimeout: 60 }, b: { uri: `sip:bob@127.0.0.1:${ports + 5}` }, callerId: 'sip:sales@example.com' } });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    // Ringing, with what a CANCEL needs persisted.
+    const ringing = await eventually('leg a ringing with its INVITE persisted', 20_000, async () => {
+      const [row] = await deployment.query<{ engine_id: string; status: string; invite: { via: string; callId: string; cseq: number } | null }>(
+        "SELECT c.engine_id, l.status, l.invite FROM call c JOIN leg l ON l.call_id = c.id AND l.name = 'a' WHERE c.id = $1",
+        [id],
+      );
+      return row?.status === 'ringing' && row.invite ? row : undefined;
+    }).catch(async (error: Error) => assert.fail(`${error.message}\n${await report()}`));
+    const owner = engines[ringing.engine_id as keyof typeof engines];
+    assert.ok(owner, `owned by one of the engines: ${ringing.engine_id}`);
+    const survivorPort = ringing.engine_id === 'engine-one' ? ports + 2 : ports + 1;
+
+    owner.child.kill('SIGKILL');
+    await owner.exited;
+
+    const ended = await eventually('call failed by failover', FAILOVER_MS + 20_000, async () => {
+      const body = (await deployment.api(baseUrl, `/v1/calls/${id}`)).body;
+      return body.status === 'failed' ? body : undefined;
+    }).catch(async (error: Error) => assert.fail(`${error.message}\n${await report()}`));
+    assert.equal(ended.endReason, 'controller_failover');
+    assert.equal(ended.a.status, 'failed');
+    assert.equal(ended.a.sipCode, 487);
+    assert.equal(ended.b.status, 'idle', 'B was never called');
+
+    // SIPp matched the CANCEL to its INVITE and found the Reason (its scenario checks it), and
+    // the CANCEL kept the INVITE's Via (the dead engine's branch) while coming from the survivor.
+    assert.equal((await a.wait(15_000)).code, 0, await report());
+    const cancel = parseSippMessages(await a.messages()).find((m) => m.direction === 'received' && m.method === 'CANCEL');
+    assert.ok(cancel, await report());
+    assert.ok(cancel.text.includes(ringing.invite!.via.split(';branch=')[1]!.split(';')[0]!), 'the CANCEL has the INVITE\'s branch');
+    assert.match(cancel.text, new RegExp(`^CSeq:\\s*${ringing.invite!.cseq} CANCEL`, 'im'));
+    const sip = (await deployment.api(baseUrl, `/v1/calls/${id}/sip`)).body.data as { line: string; direction: string; peer: string }[];
+    assert.ok(sip.some((line) => line.direction === 'out' && line.line.startsWith('CANCEL ')), 'the CANCEL is in the SIP log');
+    const events = await deployment.query<{ sequence: number; type: string }>('SELECT sequence, type FROM call_event WHERE call_id = $1 ORDER BY sequence', [id]);
+    assert.deepEqual(events.map((e) => e.sequence), events.map((_, i) => i + 1));
+    assert.equal(events[events.length - 1]!.type, 'call.failed');
+    t.diagnostic(`CANCEL sent by the engine on port ${survivorPort}`);
   });
 });
