@@ -7,8 +7,8 @@
  * - an answered or connected leg gets a BYE built from its persisted DialogSnapshot;
  * - a leg still ringing gets a CANCEL built from its persisted InviteSnapshot;
  * - both with an RFC 3326 Reason (Q.850 cause 41);
- * - once those transactions have their final response (a 481 or a timeout is an answer too: the
- *   leg is gone), or after responseWaitMs, the call is recorded `completed` (it was connected) or `failed`, endReason
+ * - once the BYEs have their final response (a 481 or a timeout is an answer too: the leg is
+ *   gone), or after responseWaitMs, the call is recorded `completed` (it was connected) or `failed`, endReason
  *   `controller_failover`, its event numbered after the call's last sequence in the database,
  *   so that the stream stays gap-free and the outbox publishes it.
  *
@@ -46,7 +46,7 @@ export interface FailoverMonitorOptions {
   /** How often to look; default failoverMs / 5 (at least 250 ms). */
   intervalMs?: number;
   /**
-   * How long the record of a call waits for the final responses to its BYEs and CANCELs; default
+   * How long the record of a call waits for the final responses to its BYEs; default
    * 4000 ms (a UDP BYE has then been retransmitted three times). RFC 3261 §15.1.1: the session
    * is over once the BYE is handed to its transaction; waiting is only so that the record says
    * how the peer answered. A response that comes later still goes into the call's SIP log.
@@ -166,7 +166,10 @@ export class FailoverMonitor {
             (result) => this.logResponse(call.id, name, result),
             (error: unknown) => this.report(error),
           );
-          const result = await Promise.race([sent.catch(() => undefined), sleep(this.options.responseWaitMs ?? 4000)]);
+          // The 200 to a CANCEL is never seen here (it names the dead engine's Via, see
+          // orphaned-requests.ts): only a BYE's answer is worth waiting for.
+          const wait = request === 'BYE' ? (this.options.responseWaitMs ?? 4000) : 0;
+          const result = await Promise.race([sent.catch(() => undefined), sleep(wait)]);
           outcome.legs[name] = result ? { request, status: result.status } : { request, status: 0 };
         }
         const at = new Date();

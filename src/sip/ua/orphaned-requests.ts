@@ -10,8 +10,10 @@
  *   dialog on every request.
  * - CANCEL: it must carry the INVITE's Request-URI, top Via (the branch and sent-by that the UAS
  *   matches it on, §9.2 and §17.2.3), From, To, Call-ID and CSeq number, and go where the INVITE
- *   went (§9.1). The Via names the dead process: with `rport` (RFC 3581) the 200 to the CANCEL
- *   comes back to the address it came from, here; the 487 to the INVITE goes to the dead one.
+ *   went (§9.1). That Via names the dead process, so the 200 to the CANCEL (sent here, with
+ *   `rport`, RFC 3581) is discarded by our transport as not ours (§18.1.2), and the 487 to the
+ *   INVITE goes to the dead address: the outcome of such a CANCEL is never known here, and the
+ *   transaction ends with Timer F (a 408).
  */
 import type { Clock } from '../clock.js';
 import { SessionDialog, type DialogSnapshot } from '../dialog/index.js';
@@ -54,7 +56,7 @@ export interface OrphanedByeOptions {
   clock: Clock;
   /** Header lines to add, e.g. `[['reason', 'Q.850;cause=41']]` (RFC 3326). */
   headers?: ReadonlyArray<readonly [string, string]>;
-  /** Local CSeq numbers skipped past the snapshot's; default 100. */
+  /** The BYE's CSeq is the snapshot's local CSeq plus this; default 100 (at least 1). */
   cseqMargin?: number;
   /** Told when the request goes out (a SIP log). */
   onSent?: OnSent;
@@ -83,7 +85,8 @@ export function inviteSnapshotOf(request: SipRequest, destination: Destination):
 export async function sendOrphanedBye(ua: UserAgent, snapshot: DialogSnapshot, options: OrphanedByeOptions): Promise<OrphanedRequestResult> {
   const margin = options.cseqMargin ?? DEFAULT_ORPHAN_CSEQ_MARGIN;
   const base = snapshot.localCSeq ?? 0;
-  const localCSeq = Math.min(base + margin, MAX_CSEQ - 1);
+  // The dialog sends localCSeq + 1: the BYE's CSeq is the persisted one plus the margin.
+  const localCSeq = Math.min(base + margin - 1, MAX_CSEQ - 1);
   // A UAS dialog that never sent a request has an empty local CSeq: any start value will do (§12.2.1.1).
   const dialog = SessionDialog.fromSnapshot({ ...snapshot, state: 'confirmed', localCSeq }, { clock: options.clock });
   const { request, nextHop } = dialog.createRequest('BYE', options.headers ? { headers: options.headers } : {});
