@@ -1,6 +1,6 @@
 /**
  * The whole service for end-to-end tests: a fresh database (created, migrated, dropped at the end),
- * the real Redis, the API on a free port and an engine on a free SIP port, with a bootstrap key.
+ * the real Redis (a database of its own), the API on a free port and an engine on a free SIP port, with a bootstrap key.
  */
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
@@ -27,6 +27,10 @@ export async function startTestService(t: TestContext, options: { sipPort: numbe
   const database = `ctd_e2e_${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     DATABASE_URL: `postgresql://postgres:postgres@127.0.0.1:5432/${database}`,
+    // A Redis database of its own (1–15), not 0: the engines of other services running at the
+    // same time (other test files, other checkouts) would take this one's originate jobs, find no
+    // such call in their database, and drop them.
+    REDIS_URL: `redis://127.0.0.1:6379/${1 + Math.floor(Math.random() * 15)}`,
     HTTP_PORT: '0',
     SIP_PORT: String(options.sipPort),
     BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
