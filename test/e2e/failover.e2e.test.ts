@@ -203,4 +203,31 @@ describe('several engines', () => {
     assert.equal(events[events.length - 1]!.type, 'call.failed');
     t.diagnostic(`CANCEL sent by the engine on port ${survivorPort}`);
   });
+
+  test('an engine restarted with the same ENGINE_ID ends the calls its killed run left, before taking new ones', async (t) => {
+    const ports = await freePortBlock(10);
+    const deployment = await createDeployment(t);
+    const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: ports + 3, mediaPort: ports + 4, transport: 'udp', calls: 1, timeoutSeconds: 60 });
+    const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: ports + 5, mediaPort: ports + 7, transport: 'udp', calls: 1, timeoutSeconds: 60 });
+    await deployment.start('api', { ROLES: 'api', HTTP_PORT: String(ports), BOOTSTRAP_API_KEY: PROCESS_BOOTSTRAP_KEY });
+    const baseUrl = `http://127.0.0.1:${ports}`;
+    // No other engine, and a failover time no test waits for: only the restart can end the call.
+    const env = { ROLES: 'engine', ENGINE_ID: 'engine-phoenix', SIP_PORT: String(ports + 1), ENGINE_HEARTBEAT_MS: String(HEARTBEAT_MS), ENGINE_FAILOVER_MS: '600000', DRAIN_MS: '0' };
+    const first = await deployment.start('engine-phoenix', env);
+    const created = await deployment.api(baseUrl, '/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, callerId: 'sip:sales@example.com' } });
+    const id = created.body.id as string;
+    await eventually('connected', 20_000, async () => ((await ownerOf(deployment, id)).status === 'connected' ? true : undefined)).catch((error: Error) => assert.fail(`${error.message}\n${first.tail()}`));
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await deployment.start('engine-phoenix-again', env);
+    const ended = await eventually('the leftover call ended', 15_000, async () => {
+      const body = (await deployment.api(baseUrl, `/v1/calls/${id}`)).body;
+      return body.status === 'completed' ? body : undefined;
+    }).catch((error: Error) => assert.fail(`${error.message}\n${second.tail()}`));
+    assert.equal(ended.endReason, 'controller_failover');
+    assert.ok(second.logs().some((line) => line.msg === 'ended the calls an earlier run of this engine left'), second.tail());
+    // Same address as before: SIPp's 200s come back, and both parties end their call well.
+    for (const party of [a, b]) assert.equal((await party.wait(15_000)).code, 0, await party.report());
+  });
 });
