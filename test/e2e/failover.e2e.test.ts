@@ -230,4 +230,41 @@ describe('several engines', () => {
     // Same address as before: SIPp's 200s come back, and both parties end their call well.
     for (const party of [a, b]) assert.equal((await party.wait(15_000)).code, 0, await party.report());
   });
+
+  test('an engine paused past the failover time (SIGSTOP) finds its calls taken over when it resumes, and lets them go without writing', async (t) => {
+    const ports = await freePortBlock(10);
+    const deployment = await createDeployment(t);
+    const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: ports + 3, mediaPort: ports + 4, transport: 'udp', calls: 1, timeoutSeconds: 60 });
+    const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: ports + 5, mediaPort: ports + 7, transport: 'udp', calls: 1, timeoutSeconds: 60 });
+    const timing = { ENGINE_HEARTBEAT_MS: String(HEARTBEAT_MS), ENGINE_FAILOVER_MS: String(FAILOVER_MS), DRAIN_MS: '0' };
+    await deployment.start('api', { ROLES: 'api', HTTP_PORT: String(ports), BOOTSTRAP_API_KEY: PROCESS_BOOTSTRAP_KEY });
+    const baseUrl = `http://127.0.0.1:${ports}`;
+    const engines = {
+      'engine-one': await deployment.start('engine-one', { ROLES: 'engine', ENGINE_ID: 'engine-one', SIP_PORT: String(ports + 1), ...timing }),
+      'engine-two': await deployment.start('engine-two', { ROLES: 'engine', ENGINE_ID: 'engine-two', SIP_PORT: String(ports + 2), ...timing }),
+    };
+    const created = await deployment.api(baseUrl, '/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, callerId: 'sip:sales@example.com' } });
+    const id = created.body.id as string;
+    const owner = await eventually('connected', 20_000, async () => {
+      const row = await ownerOf(deployment, id);
+      return row.status === 'connected' ? row.engine! : undefined;
+    });
+    const paused = engines[owner as keyof typeof engines];
+    paused.child.kill('SIGSTOP');
+    t.after(() => void paused.child.kill('SIGCONT'));
+
+    await eventually('taken over', FAILOVER_MS + 20_000, async () => ((await ownerOf(deployment, id)).status === 'completed' ? true : undefined));
+    const events = await deployment.query('SELECT sequence FROM call_event WHERE call_id = $1', [id]);
+    paused.child.kill('SIGCONT');
+    await eventually('the resumed engine notices', 10_000, async () => (paused.logs().some((line) => String(line.msg).startsWith('this engine was declared dead')) ? true : undefined)).catch(
+      (error: Error) => assert.fail(`${error.message}\n${paused.tail()}`),
+    );
+    // Give it time to do anything it should not (write an ending of its own).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const [call] = await deployment.query<{ status: string; end_reason: string; engine_id: string }>('SELECT status, end_reason, engine_id FROM call WHERE id = $1', [id]);
+    assert.deepEqual([call!.status, call!.end_reason], ['completed', 'controller_failover']);
+    assert.notEqual(call!.engine_id, owner);
+    assert.equal((await deployment.query('SELECT sequence FROM call_event WHERE call_id = $1', [id])).length, events.length, 'the resumed engine wrote no event');
+    assert.deepEqual((await deployment.query<{ id: string }>('SELECT id FROM engine ORDER BY id')).map((row) => row.id), ['engine-one', 'engine-two'], 'it beats again and may take new calls');
+  });
 });
