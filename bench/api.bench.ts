@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     SECRETS_KEY: randomBytes(32).toString('hex'),
     DRAIN_MS: '0',
     LOG_LEVEL: 'warn',
+    QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
   });
 
   // From the HTTP request to the first INVITE on the wire, per call.

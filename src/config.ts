@@ -22,8 +22,12 @@ export interface Config {
     contactUser: string;
   };
   http: { host: string; port: number };
+  /** A process without the api role serves GET /metrics and /healthz here, when set. */
+  metricsPort: number | undefined;
   databaseUrl: string;
   redisUrl: string;
+  /** BullMQ's key prefix: processes that share it share the queues (one deployment, one prefix). */
+  queuePrefix: string;
   /** Which roles this process runs. */
   roles: readonly Role[];
   /** Creates the first account and this key on start, when set (a newcomer can call the API at once). */
@@ -95,6 +99,14 @@ function token(env: Environment, name: string, fallback: string): string {
   return text;
 }
 
+function queuePrefix(env: Environment): string {
+  const text = env.QUEUE_PREFIX;
+  if (text === undefined || text === '') return 'ctd';
+  // A colon would read as one more level of BullMQ's own key names.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(text)) throw new ConfigError('QUEUE_PREFIX', `not 1 to 64 letters, digits, "-" or "_": ${JSON.stringify(text)}`);
+  return text;
+}
+
 function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
@@ -146,8 +158,10 @@ export function loadConfig(env: Environment = process.env): Config {
       contactUser: token(env, 'SIP_CONTACT_USER', 'ctd'),
     }),
     http: Object.freeze({ host: address(env, 'HTTP_HOST', '127.0.0.1'), port: port(env, 'HTTP_PORT', 3000) }),
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? undefined : port(env, 'METRICS_PORT', 0),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres:postgres@127.0.0.1:5432/click_to_dial', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queuePrefix: queuePrefix(env),
     roles: roles(env),
     bootstrapApiKey: bootstrapKey(env),
     secretsKey: secretsKey(env),

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ import { createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createUdpRingbackSocket, RingbackPlayer } from './engine/ringback/index.js';
 import { Engine } from './engine/index.js';
-import { CallQueues, createRedis, EngineRunner, type EngineRunnerOptions, type Redis } from './queue/index.js';
+import { CallQueues, createRedis, EngineRunner, logCallEvent, logSipMessage, type EngineRunnerOptions, type Redis } from './queue/index.js';
 import {
   CachingDnsResolver,
   createSystemDnsResolver,
@@ -31,6 +31,7 @@ import {
   systemClock,
   TransportLayer,
 } from './sip/index.js';
+import { ServiceMetrics } from './metrics/index.js';
 import { ensureDatabase, migrate, Store } from './store/index.js';
 
 const PRODUCT = 'click-to-dial/0.1';
@@ -39,6 +40,8 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 export interface RunningService {
   config: Config;
   store: Store;
+  /** This process's Prometheus metrics (GET /metrics). */
+  metrics: ServiceMetrics;
   http?: { server: Server; port: number; app: Express };
   sip?: { transport: TransportLayer; engine: Engine; runner: EngineRunner; address: string; port: number };
   /** Ends the roles: stops taking calls, drains live ones for up to `drainMs`, closes connections. */
@@ -80,11 +83,13 @@ export async function startService(config: Config, logger: Logger = pino({ level
     logger.info({ bootstrap: bootstrap.created ? 'created the first account and its API key' : 'the bootstrap key already exists' }, 'BOOTSTRAP_API_KEY');
   }
 
-  const service: RunningService = { config, store, stop: async () => undefined };
+  const metrics = new ServiceMetrics({ labels: { roles: config.roles.join(','), ...(config.roles.includes('engine') ? { engine: config.engine.id } : {}) } });
+  const service: RunningService = { config, store, metrics, stop: async () => undefined };
   const stoppers: ((drainMs: number) => Promise<void>)[] = [];
 
   if (config.roles.includes('engine')) {
     const sipLog = logger.child({ component: 'sip' });
+    const callLog = logger.child({ component: 'engine' });
     const transport = new TransportLayer({
       host: config.sip.host,
       port: config.sip.port,
@@ -106,8 +111,15 @@ export async function startService(config: Config, logger: Logger = pino({ level
       product: PRODUCT,
       contactUser: config.sip.contactUser,
       ...(config.sip.publicHost !== undefined ? { sdpAddress: config.sip.publicHost } : {}),
-      onEvent: (event) => runnerRef.current?.handleEngineEvent(event),
-      onSipLog: (callId, entry) => runnerRef.current?.handleSipLog(callId, entry),
+      onEvent: (event) => {
+        metrics.observeEvent(event);
+        logCallEvent(callLog, event);
+        runnerRef.current?.handleEngineEvent(event);
+      },
+      onSipLog: (callId, entry) => {
+        logSipMessage(sipLog, callId, entry);
+        runnerRef.current?.handleSipLog(callId, entry);
+      },
       onDialogChange: (callId, leg) => runnerRef.current?.noteDialogChange(callId, leg),
       onError: (error) => sipLog.error({ err: error }, 'engine error'),
     });
@@ -115,14 +127,22 @@ export async function startService(config: Config, logger: Logger = pino({ level
       engineId: config.engine.id,
       engine,
       connect: redis,
+      queuePrefix: config.queuePrefix,
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
       failoverMs: config.engine.failoverMs,
       onTakeover: (deadEngineId, callIds) =>
         logger.warn({ deadEngineId, calls: callIds.length }, deadEngineId === config.engine.id ? 'ended the calls an earlier run of this engine left' : 'took over a dead engine and ended its calls'),
+      onOrphanedCallEnded: (event) => {
+        metrics.observeEvent(event);
+        logCallEvent(callLog, event);
+      },
       onFenced: () => logger.error({ engineId: config.engine.id }, 'this engine was declared dead while alive (no heartbeat for ENGINE_FAILOVER_MS) and its calls were taken over: let them go'),
       onError: (error) => logger.error({ err: error }, 'engine role error'),
-      ...(hooks.onCallStarted ? { onCallStarted: hooks.onCallStarted } : {}),
+      onCallStarted: (job, startedAt) => {
+        metrics.callAccepted(job.callId, job.acceptedAt);
+        hooks.onCallStarted?.(job, startedAt);
+      },
       store: {
         claimQueuedCall: (callId, engineId) => store.claimQueuedCall(callId, engineId),
         writeChange: (change) => store.writeChange(change),
@@ -136,6 +156,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       },
     });
     runnerRef.current = runner;
+    metrics.watchEngine(engine);
     await runner.start();
     service.sip = { transport, engine, runner, address, port };
     sipLog.info({ address, port, engineId: config.engine.id }, `engine ready: SIP on ${address}:${port} (UDP and TCP)`);
@@ -148,9 +169,11 @@ export async function startService(config: Config, logger: Logger = pino({ level
   }
 
   if (config.roles.includes('api')) {
-    const queues = new CallQueues(redis('api-queues'));
+    const queues = new CallQueues(redis('api-queues'), config.queuePrefix);
     const readyRedis = redis('api-ready');
+    metrics.watchQueues(() => queues.depths());
     const app = createApp({
+      metrics: () => metrics.exposition(),
       authenticate: (secret) => store.authenticate(secret),
       ready: async () => {
         const checks: Record<string, { ok: boolean; detail?: string }> = {};
@@ -182,6 +205,13 @@ export async function startService(config: Config, logger: Logger = pino({ level
     });
   }
 
+  if (!config.roles.includes('api') && config.metricsPort !== undefined) {
+    const server = await serveMetrics(metrics, config.http.host, config.metricsPort);
+    const bound = server.address();
+    logger.info({ port: typeof bound === 'object' && bound ? bound.port : config.metricsPort }, 'metrics on /metrics');
+    stoppers.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  }
+
   if (config.roles.includes('webhooks')) {
     logger.info('webhooks role: events are kept in the outbox for delivery');
   }
@@ -192,6 +222,27 @@ export async function startService(config: Config, logger: Logger = pino({ level
     await store.close();
   };
   return service;
+}
+
+/** GET /metrics and /healthz for a process that runs no API (an engine, a webhook worker). */
+function serveMetrics(metrics: ServiceMetrics, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      metrics.exposition().then(
+        ({ contentType, text }) => res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this process serves /metrics and /healthz only\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
 }
 
 async function main(): Promise<void> {

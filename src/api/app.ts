@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import { bearerAuth, type Authenticate } from './auth.js';
 import { servedRoutes } from './contract-coverage.js';
 import { docsRouter } from './docs.js';
-import { healthRoutes, type ReadinessCheckFn } from './health.js';
+import { healthRoutes, type MetricsFn, type ReadinessCheckFn } from './health.js';
 import { loadContract, type ContractDocument } from './openapi-document.js';
 import { problemErrorHandler, unmatchedRoute, type ApiProblem } from './problem.js';
 import { accessLog, requestId } from './request-log.js';
@@ -25,6 +25,8 @@ export interface AppDeps {
   authenticate: Authenticate;
   /** Readiness of the dependencies, for `GET /readyz`: `{ ok, checks: { postgres: { ok }, redis: { ok, detail } } }`. */
   ready: ReadinessCheckFn;
+  /** The process's Prometheus exposition for GET /metrics; without it, 404. */
+  metrics?: MetricsFn;
   /** The resource routers: each gets the `/v1` router and the helpers (`operation`, `validated`). */
   registerRoutes: RouteModule | readonly RouteModule[];
   /** Turns domain errors (the store's `CallNotFound`, …) into problems; undefined leaves them 500. */
@@ -71,7 +73,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(docsRouter(contract));
   const probes = express.Router();
-  healthRoutes(deps.ready, { timeoutMs: deps.readyTimeoutMs ?? 2000, logger })(probes, createRouteHelpers(probes, contract, validated));
+  healthRoutes(deps.ready, { timeoutMs: deps.readyTimeoutMs ?? 2000, logger, ...(deps.metrics ? { metrics: deps.metrics } : {}) })(probes, createRouteHelpers(probes, contract, validated));
   app.use(probes);
 
   // Authentication comes before the body is read: an anonymous client cannot make us parse 64 KiB.

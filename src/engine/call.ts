@@ -339,6 +339,8 @@ export class Call {
         return;
       }
       const forA = describeToLeg(a.sdp, answerInOfferOrder(description, this.mediaMapB, this.offerA));
+      // A's first offer has done its work; a connected call holds only what it needs.
+      this.offerA = undefined;
       a.sdp = forA.state;
       a.session?.ack({ body: forA.sdp });
       this.connected();
@@ -349,6 +351,7 @@ export class Call {
       this.finish('failed', 'codec_mismatch', undefined, 'b');
       return;
     }
+    this.offerA = undefined;
     b.sdp = noteDescriptionFromLeg(b.sdp, description);
     const forA = describeToLeg(a.sdp, description);
     a.sdp = forA.state;

@@ -18,12 +18,13 @@ import {
   type OutgoingInviteSession,
   type ServerLocator,
   type SipResponse,
+  type SipTraffic,
   type SipTraceEntry,
   type TimerValues,
   type TransportLayer,
   type UserAgentStats,
 } from '../sip/index.js';
-import { Call } from './call.js';
+import { Call, type CallDependencies } from './call.js';
 import type { CallEvent, CallRequest, EndReason, Flow, LegName, LegTarget } from './call-model.js';
 import { EngineError } from './errors.js';
 import type { RingbackSource } from './ringback-source.js';
@@ -42,8 +43,13 @@ export interface EngineOptions {
   product?: string;
   contactUser?: string;
   defaults?: Partial<EngineDefaults>;
-  /** SIP messages kept per call for its log. Default 64; 0 keeps none. */
+  /** SIP messages logged per call. Default 64; 0 logs none. */
   sipLogLimit?: number;
+  /**
+   * Whether the log is also kept in memory for sipLog(). Default: only when there is no onSipLog
+   * to take it (the engine role streams it to the store: a connected call should not carry it).
+   */
+  keepSipLog?: boolean;
   /** Finished calls whose SIP log is kept. Default 1000. */
   finishedLogs?: number;
   /** Sees each line of each call's SIP log as it is written (to persist it). */
@@ -96,6 +102,11 @@ export class Engine {
   private readonly calls = new Map<string, Call>();
   private readonly legsBySipCallId = new Map<string, { call: Call; leg: LegName }>();
   private readonly logs = new Map<string, SipLogEntry[]>();
+  /** Lines logged per live call, against sipLogLimit. */
+  private readonly logCounts = new Map<string, number>();
+  private readonly keepSipLog: boolean;
+  /** One for every call: each holds its own for as long as it lasts. */
+  private callDependencies: CallDependencies | undefined;
   private readonly defaults: EngineDefaults;
   private readonly sdpAddress: string;
   private readonly sipLogLimit: number;
@@ -107,6 +118,7 @@ export class Engine {
     this.defaults = { ...DEFAULTS, ...options.defaults };
     this.sipLogLimit = options.sipLogLimit ?? 64;
     this.finishedLogs = options.finishedLogs ?? 1000;
+    this.keepSipLog = options.keepSipLog ?? options.onSipLog === undefined;
     this.sdpAddress = options.sdpAddress ?? options.transport.localEndpoint('udp').host.replace(/^\[|\]$/g, '');
     this.userAgent = new UserAgent({
       transport: options.transport,
@@ -124,7 +136,7 @@ export class Engine {
   /** Starts a call: it goes from queued to calling_a at once. */
   startCall(request: CallRequest): Call {
     if (this.calls.has(request.id)) throw new EngineError('CALL_EXISTS', `call ${request.id} is already live`);
-    const call = new Call(request, {
+    this.callDependencies ??= {
       dialer: this.userAgent,
       clock: this.clock,
       emit: (event) => this.emit(event),
@@ -134,9 +146,13 @@ export class Engine {
       onFinished: (finished) => this.finished(finished),
       onLegStarted: (started, leg, session) => this.legStarted(started, leg, session),
       reportError: (error) => this.reportError(error),
-    });
+    };
+    const call = new Call(request, this.callDependencies);
     this.calls.set(request.id, call);
-    if (this.sipLogLimit > 0) this.logs.set(request.id, []);
+    if (this.sipLogLimit > 0) {
+      this.logCounts.set(request.id, 0);
+      if (this.keepSipLog) this.logs.set(request.id, []);
+    }
     call.start();
     return call;
   }
@@ -169,6 +185,11 @@ export class Engine {
     return this.calls.size;
   }
 
+  /** What the SIP stack sent and received, for metrics. */
+  get sipTraffic(): SipTraffic {
+    return this.userAgent.transactions.traffic;
+  }
+
   stats(): EngineStats {
     let timers = 0;
     for (const call of this.calls.values()) timers += call.pendingTimers;
@@ -193,9 +214,10 @@ export class Engine {
   inviteSnapshot(callId: string, leg: LegName): InviteSnapshot | undefined {
     const session = this.calls.get(callId)?.session(leg);
     const destination = session?.inviteDestination;
-    if (!session || !destination || (session.state !== 'calling' && session.state !== 'proceeding')) return undefined;
+    const invite = session?.currentInvite;
+    if (!session || !destination || !invite || (session.state !== 'calling' && session.state !== 'proceeding')) return undefined;
     try {
-      return inviteSnapshotOf(session.currentInvite, destination);
+      return inviteSnapshotOf(invite, destination);
     } catch {
       return undefined;
     }
@@ -250,13 +272,11 @@ export class Engine {
     this.calls.delete(call.id);
     // Its legs are still hanging up: the log keeps taking their BYEs and ACKs for a while.
     this.finishedOrder.push(call.id);
-    while (this.finishedOrder.length > this.finishedLogs) {
-      const old = this.finishedOrder.shift()!;
-      this.logs.delete(old);
-      for (const [sipCallId, owner] of this.legsBySipCallId) if (owner.call.id === old) this.legsBySipCallId.delete(sipCallId);
-    }
+    // (legsBySipCallId forgets the call's legs by the timer below.)
+    while (this.finishedOrder.length > this.finishedLogs) this.logs.delete(this.finishedOrder.shift()!);
     if (this.finishedLogs === 0) this.logs.delete(call.id);
     this.clock.setTimer(64 * (this.options.timers?.T1 ?? 500), () => {
+      this.logCounts.delete(call.id);
       for (const name of ['a', 'b'] as const) {
         const session = call.session(name);
         if (session && this.legsBySipCallId.get(session.callId)?.call === call) this.legsBySipCallId.delete(session.callId);
@@ -273,12 +293,13 @@ export class Engine {
     }
     const owner = this.legsBySipCallId.get(callId);
     if (!owner) return;
-    const lines = this.logs.get(owner.call.id);
-    if (!lines || lines.length >= this.sipLogLimit) return;
+    const count = this.logCounts.get(owner.call.id);
+    if (count === undefined || count >= this.sipLogLimit) return;
+    this.logCounts.set(owner.call.id, count + 1);
     const message = entry.message;
     const line = message.isRequest ? `${message.method} ${message.requestUri}` : `${message.status} ${message.reason} (${cseqOf(message)})`;
     const logged: SipLogEntry = { leg: owner.leg, direction: entry.direction, at: entry.at, peer: `${entry.transport}:${entry.address}:${entry.port}`, line };
-    lines.push(logged);
+    this.logs.get(owner.call.id)?.push(logged);
     if (this.options.onSipLog) {
       try {
         this.options.onSipLog(owner.call.id, logged);

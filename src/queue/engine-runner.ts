@@ -5,11 +5,11 @@
  * own queue, keeps a heartbeat, and drains on shutdown.
  */
 import { Worker, type Job } from 'bullmq';
-import type { CallEvent, CallRequest, Engine, LegTarget, SipLogEntry } from '../engine/index.js';
+import type { CallEvent, CallRequest, CallStatusEvent, Engine, LegTarget, SipLogEntry } from '../engine/index.js';
 import type { Call } from '../store/index.js';
 import { changeForEvent, type EventChange } from './event-mapping.js';
 import { FailoverMonitor, type FailoverStore } from './failover-monitor.js';
-import { engineQueueName, ORIGINATE_QUEUE, type EngineCommand, type OriginateJob, type OriginateLeg } from './jobs.js';
+import { DEFAULT_QUEUE_PREFIX, engineQueueName, ORIGINATE_QUEUE, type EngineCommand, type OriginateJob, type OriginateLeg } from './jobs.js';
 import type { Redis } from './redis.js';
 
 /** What the engine role needs of the store. */
@@ -30,6 +30,8 @@ export interface EngineRunnerOptions {
   engineId: string;
   engine: Engine;
   store: EngineStore;
+  /** BullMQ's key prefix, as the API's CallQueues use it. */
+  queuePrefix?: string;
   /** Workers block on Redis: each gets its own connection made by this factory. */
   connect: (name: string) => Redis;
   sip: { address: string; port: number };
@@ -44,6 +46,8 @@ export interface EngineRunnerOptions {
   onFenced?: () => void;
   /** This engine took over a dead one (logs, tests). */
   onTakeover?: (deadEngineId: string, callIds: readonly string[]) => void;
+  /** A call of a dead engine (or of an earlier run of this one) was ended here: its final status event. */
+  onOrphanedCallEnded?: (event: CallStatusEvent) => void;
   onError?: (error: unknown) => void;
   /** Sees each call as it starts (tests, metrics): the job's acceptedAt and when the engine took it. */
   onCallStarted?: (job: OriginateJob, startedAt: number) => void;
@@ -72,6 +76,7 @@ export class EngineRunner {
       failoverMs: options.failoverMs ?? 10_000,
       ...(options.failoverCheckMs !== undefined ? { intervalMs: options.failoverCheckMs } : {}),
       ...(options.onTakeover ? { onTakeover: options.onTakeover } : {}),
+      ...(options.onOrphanedCallEnded ? { onCallEnded: options.onOrphanedCallEnded } : {}),
       onError: (error) => this.report(error),
     });
   }
@@ -146,12 +151,14 @@ export class EngineRunner {
     this.failover.start();
     this.originateWorker = new Worker(ORIGINATE_QUEUE, (job: Job<OriginateJob>) => this.originate(job), {
       connection: this.connection('originate'),
+      prefix: this.options.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency,
       // A job is done as soon as its call has started: nothing long-running holds its lock.
       lockDuration: 30_000,
     });
     this.commandWorker = new Worker(engineQueueName(engineId), (job: Job<EngineCommand>) => this.command(job.data), {
       connection: this.connection('commands'),
+      prefix: this.options.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency: 64,
     });
     for (const worker of [this.originateWorker, this.commandWorker]) worker.on('error', (error) => this.report(error));

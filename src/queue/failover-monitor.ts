@@ -19,7 +19,7 @@
  * A call the dead engine had claimed but not started (still `queued`) is ended as well: its
  * INVITE may have gone out before the engine died, so placing it again could ring A twice.
  */
-import type { DialogSnapshot, InviteSnapshot, OnSent, OrphanedRequestResult } from '../engine/index.js';
+import type { CallStatusEvent, DialogSnapshot, InviteSnapshot, OnSent, OrphanedRequestResult } from '../engine/index.js';
 import type { Call, CallChange, LegName, SipLogInput } from '../store/index.js';
 
 /** What the monitor needs of the store. */
@@ -56,6 +56,8 @@ export interface FailoverMonitorOptions {
   concurrency?: number;
   /** An engine was taken over: which, and how many of its calls were ended. */
   onTakeover?: (deadEngineId: string, callIds: readonly string[]) => void;
+  /** Each call ended here, as the engine event it would have been (metrics and logs count it like the others). */
+  onCallEnded?: (event: CallStatusEvent) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -196,6 +198,11 @@ export class FailoverMonitor {
       }),
     );
     await Promise.all(writes);
+    try {
+      this.options.onCallEnded?.({ type: 'call.status', callId: call.id, seq: call.lastSequence + 1, at: at.getTime(), status, endReason: 'controller_failover' });
+    } catch (error) {
+      this.report(error);
+    }
     return outcome;
   }
 

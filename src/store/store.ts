@@ -85,7 +85,7 @@ export class Store {
     this.accounts = new AccountRepository(this.prisma, clock);
     this.apiKeys = new ApiKeyRepository(this.prisma, clock, options.apiKeys);
     this.trunks = new TrunkRepository(this.prisma, clock, box);
-    this.calls = new CallRepository(this.prisma, clock);
+    this.calls = new CallRepository(this.prisma, clock, this.pool);
     this.engines = new EngineRegistry(this.prisma, clock);
     this.events = new EventWriter(this.writerPool, clock, { ...options.eventWriter, onError: onError as (error: StoreError) => void });
     this.outbox = new OutboxReader(this.writerPool, clock);

@@ -223,6 +223,7 @@ export function testApp(overrides: Partial<AppDeps> = {}): TestApp {
       return null;
     },
     ready: () => ({ ok: true, checks: { postgres: { ok: true }, redis: { ok: true } } }),
+    metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: '# HELP ctd_up 1 while serving\n# TYPE ctd_up gauge\nctd_up 1\n' }),
     registerRoutes: fakeRoutes(received),
     mapError: (error) => (error instanceof CallNotFound ? ApiProblem.notFound('call', error.callId) : undefined),
     logger: pino({ level: 'info' }, log.stream),

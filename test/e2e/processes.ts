@@ -2,8 +2,8 @@
  * The service as separate processes for end-to-end tests of several engines: each role runs as a
  * child `node --import tsx src/main.ts` with its own environment (ROLES, ENGINE_ID, SIP_PORT…),
  * as in production, so a test can kill -9 one of them. Every child is killed by PID when the test
- * ends. Each test gets its own database and its own Redis database (index 1–15), so that the
- * engines of tests running at the same time never take each other's jobs.
+ * ends. Each test gets its own database and its own queues (QUEUE_PREFIX), so that the engines
+ * of tests running at the same time never take each other's jobs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +41,8 @@ export interface Deployment {
 
 export async function createDeployment(t: TestContext): Promise<Deployment> {
   const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:5432/ctd_e2e_${randomBytes(4).toString('hex')}`;
-  const redisUrl = `redis://127.0.0.1:6379/${1 + Math.floor(Math.random() * 15)}`;
+  const redisUrl = 'redis://127.0.0.1:6379';
+  const queuePrefix = `e2e-${randomBytes(4).toString('hex')}`;
   const secretsKey = randomBytes(32).toString('hex');
   const children: ServiceProcess[] = [];
   let pool: pg.Pool | undefined;
@@ -68,6 +69,7 @@ export async function createDeployment(t: TestContext): Promise<Deployment> {
           HOME: process.env.HOME ?? '',
           DATABASE_URL: databaseUrl,
           REDIS_URL: redisUrl,
+          QUEUE_PREFIX: queuePrefix,
           SECRETS_KEY: secretsKey,
           LOG_LEVEL: 'info',
           ...env,

@@ -1,10 +1,10 @@
 /**
  * The whole service for end-to-end tests: a fresh database (created, migrated, dropped at the end),
- * the real Redis (a database of its own), the API on a free port and an engine on a free SIP port, with a bootstrap key.
+ * the real Redis, the API on a free port and an engine on a free SIP port, with a bootstrap key.
  */
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/main.js';
 import { dropDatabase } from '../../src/store/index.js';
@@ -23,23 +23,21 @@ export interface ServiceUnderTest {
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; key?: string }): Promise<{ status: number; body: ApiBody; headers: Headers }>;
 }
 
-export async function startTestService(t: TestContext, options: { sipPort: number; env?: Record<string, string> }): Promise<ServiceUnderTest> {
+export async function startTestService(t: TestContext, options: { sipPort: number; env?: Record<string, string>; logger?: Logger }): Promise<ServiceUnderTest> {
   const database = `ctd_e2e_${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     DATABASE_URL: `postgresql://postgres:postgres@127.0.0.1:5432/${database}`,
-    // A Redis database of its own (1–15), not 0: the engines of other services running at the
-    // same time (other test files, other checkouts) would take this one's originate jobs, find no
-    // such call in their database, and drop them.
-    REDIS_URL: `redis://127.0.0.1:6379/${1 + Math.floor(Math.random() * 15)}`,
     HTTP_PORT: '0',
     SIP_PORT: String(options.sipPort),
     BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
     SECRETS_KEY: randomBytes(32).toString('hex'),
     ENGINE_ID: `e2e-${randomBytes(3).toString('hex')}`,
+    // Its own queues: another service on the same Redis (a test running beside it) would take its jobs.
+    QUEUE_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
     DRAIN_MS: '0',
     ...options.env,
   });
-  const service = await startService(config, pino({ level: process.env.E2E_LOG ?? 'silent' }));
+  const service = await startService(config, options.logger ?? pino({ level: process.env.E2E_LOG ?? 'silent' }));
   t.after(async () => {
     await service.stop(0);
     await dropDatabase(config.databaseUrl).catch(() => undefined);

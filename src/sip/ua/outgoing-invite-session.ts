@@ -26,7 +26,7 @@ import {
   type ResponseOptions,
   type SessionDialog,
 } from '../dialog/index.js';
-import { createResponse, NameAddr, parseMessage, parseNameAddr, randomToken, SipRequest, type SipResponse } from '../message/index.js';
+import { createResponse, NameAddr, parseMessage, parseNameAddr, randomToken, SipRequest, SipResponse } from '../message/index.js';
 import { releaseParsedHeaders } from '../message/message.js';
 import type { InviteClientTransaction, InviteClientTransactionUser, ServerTransaction, TransactionFailure } from '../transaction/index.js';
 import type { Destination } from '../transport/index.js';
@@ -150,7 +150,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   readonly callId: string;
   readonly localTag: string;
   private current: OutgoingInviteState = 'calling';
-  private invite: SipRequest;
+  /** The INVITE last sent; gone once the session settled (64*T1 after the answer). */
+  private invite: SipRequest | undefined;
   /** The dialogs of the INVITE last sent; none before the first is sent. */
   private dialogSet: InviteDialogSet | undefined;
   /** The INVITE transaction while a CANCEL may still be needed for it. */
@@ -169,17 +170,23 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private retransmissions: Map<number, Invite2xxRetransmission> | undefined;
   /** Requests of the peer handed to the application and not yet answered, by transaction. */
   private unanswered: Map<ServerTransaction, IncomingDialogRequest> | undefined;
-  /** Where each ACK of ours went, so that a retransmitted 2xx gets the same ACK sent the same way. */
-  private lastAck: { ack: OutgoingRequest; destination: Destination } | undefined;
-  /** The same for earlier ACKs (of earlier re-INVITEs), while the dialog keeps them. */
-  private olderAckDestinations: WeakMap<OutgoingRequest, Destination> | undefined;
+  /**
+   * Where each ACK of ours went, so that a retransmitted 2xx gets the same ACK sent the same way;
+   * weakly, for as long as the dialog keeps the ACK (64*T1).
+   */
+  private ackDestinations: WeakMap<OutgoingRequest, Destination> | undefined;
   private digest: DigestClient | undefined;
   private digestAttempt: DigestAttempt | undefined;
   private authAttempts = 0;
   private redirects = 0;
   private lastLocal: BodyOptions | undefined;
-  /** The body of the latest description the peer sent: text only when asked for. */
-  private lastRemote: Buffer | undefined;
+  /**
+   * The latest description the peer sent, as text of its own: a slice of the received bytes would
+   * keep the whole datagram (or the pool slab under it) for as long as the call lasts.
+   */
+  private lastRemote: string | undefined;
+  /** 64*T1 after the answer: what only the INVITE transaction and 2xx retransmissions needed goes. */
+  private settleTimer: TimerHandle | undefined;
   /** The final response to the INVITE, while it is handled (and for good when it did not come from the wire). */
   private finalResponse: SipResponse | undefined;
   /**
@@ -213,8 +220,14 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     return this.confirmedDialog;
   }
 
-  /** The INVITE as last sent (after authentication or a redirect, the latest one). */
-  get currentInvite(): SipRequest {
+  /** The INVITE as last sent (after authentication or a redirect, the latest one), until 64*T1 after the answer. */
+  get currentInvite(): SipRequest | undefined {
+    return this.invite;
+  }
+
+  /** The INVITE, where the session cannot have settled yet (before and just after the answer). */
+  private get inviteSent(): SipRequest {
+    if (this.invite === undefined) throw new Error(`the INVITE is gone (session ${this.current})`);
     return this.invite;
   }
 
@@ -247,12 +260,12 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   /** The latest session description the peer sent (offer or answer). */
   get remoteDescription(): string | undefined {
-    return this.lastRemote?.toString('utf8');
+    return this.lastRemote;
   }
 
   /** Sends the INVITE (after locating the next hop, RFC 3263). */
   async start(): Promise<void> {
-    await this.sendInvite(this.invite);
+    await this.sendInvite(this.inviteSent);
   }
 
   /** The ACK for the 2xx that awaits one, carrying `answer` when the 2xx held an offer (RFC 3261 §13.2.2.4). */
@@ -308,7 +321,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   // tsx names every function held in those as it is made, at a cost higher than the call's.)
   private reinviteAttempt(dialog: SessionDialog, options: RequestOptions, resolve: (response: SipResponse) => void, glareRetried: boolean): void {
     if (this.current !== 'confirmed') {
-      resolve(createResponse(this.invite, 481, 'Call/Transaction Does Not Exist'));
+      resolve(this.invite ? createResponse(this.invite, 481, 'Call/Transaction Does Not Exist') : new SipResponse(481, 'Call/Transaction Does Not Exist'));
       return;
     }
     const outgoing = dialog.createRequest('INVITE', options);
@@ -434,7 +447,13 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       // §9.1: any provisional response, a 100 Trying too, lets a CANCEL asked for earlier go out.
       if (this.cancelRequested !== false) this.sendCancel();
     }
-    const outcome = this.dialogSet!.receiveResponse(response);
+    const set = this.dialogSet;
+    if (set === undefined) {
+      // Settled (64*T1 after the answer) as the transaction's Timer M was about to fire.
+      this.receiveStrayResponse(response);
+      return;
+    }
+    const outcome = set.receiveResponse(response);
     switch (outcome.kind) {
       case 'trying':
         this.targets = []; // RFC 3263 §4.3: once a server answered, we stay with it
@@ -466,7 +485,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   private provisional(response: SipResponse): void {
     if (this.current === 'calling') this.current = 'proceeding';
-    if (carriesSessionDescription(response)) this.lastRemote = response.body;
+    if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
     this.emit('provisional', response);
   }
 
@@ -486,14 +505,15 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.transaction = undefined;
     this.clearCancelTimer();
     this.core.attachDialog(dialog, this);
-    if (carriesSessionDescription(response)) this.lastRemote = response.body;
+    if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
     this.current = 'answered';
+    this.settleTimer = this.core.clock.setTimer(64 * this.core.timers.T1, () => this.guard(() => this.settle()));
     if (this.cancelRequested !== false) {
       // The 2xx crossed our CANCEL (§9.1): ACK it, then BYE.
       this.ackThenBye(this.cancelRequested);
       return;
     }
-    const offerInResponse = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
+    const offerInResponse = !carriesSessionDescription(this.inviteSent) && carriesSessionDescription(response);
     if (offerInResponse) {
       try {
         this.emit('answered', response, true);
@@ -520,7 +540,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
    * lasts; what was parsed of them to get the dialog going goes (it is parsed again if asked for).
    */
   private releaseHandled(): void {
-    releaseParsedHeaders(this.invite);
+    releaseParsedHeaders(this.inviteSent);
     const response = this.finalResponse;
     if (response === undefined) return;
     // `raw` is dropped whenever the message is changed: then it is kept as it is.
@@ -554,8 +574,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const status = response.status as 401 | 407;
     const answer = this.digest.respond(status, challengeLines(response), {
       method: 'INVITE',
-      uri: this.invite.requestUri,
-      body: this.invite.body,
+      uri: this.inviteSent.requestUri,
+      body: this.inviteSent.body,
     }, this.digestAttempt);
     if (!answer.retry) return false;
     this.authAttempts++;
@@ -582,7 +602,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   /** The next INVITE of this session: same Call-ID and From tag, CSeq one higher, no Via or credentials. */
   private nextInvite(requestUri?: SipUri): SipRequest {
-    return this.buildInvite(this.invite.cseq.seq + 1, requestUri ?? (this.invite.uri instanceof SipUri ? this.invite.uri : undefined));
+    const invite = this.inviteSent;
+    return this.buildInvite(invite.cseq.seq + 1, requestUri ?? (invite.uri instanceof SipUri ? invite.uri : undefined));
   }
 
   private fail(failure: InviteFailure): void {
@@ -622,15 +643,16 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   private ackThenBye(reason: string | undefined): void {
     const dialog = this.confirmedDialog;
-    const response = this.response;
-    if (!dialog || !response) return;
+    if (!dialog) return;
     if (this.current !== 'answered') {
       this.sendBye(reason);
       return;
     }
+    const response = this.response;
+    if (!response) return;
     // RFC 3261 §13.2.2.4: the 2xx is ACKed (with an answer rejecting its offer when we have
     // one; the ACK may go without, as the BYE follows at once), then the session ends.
-    const offer = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
+    const offer = !carriesSessionDescription(this.inviteSent) && carriesSessionDescription(response);
     const answer = offer ? (this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {}) : {};
     const { ack, bye } = dialog.ackAndBye(response, answer);
     this.sendAck(ack);
@@ -661,14 +683,20 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       ).catch((error: unknown) => this.core.reportError(error));
       return;
     }
-    const destination = this.lastAck?.ack === ack ? this.lastAck.destination : this.olderAckDestinations?.get(ack);
-    if (destination) this.core.transactions.sendStateless(ack.request, destination).catch((error: unknown) => this.core.reportError(error));
+    const destination = this.ackDestinations?.get(ack);
+    if (destination) {
+      this.core.transactions.sendStateless(ack.request, destination).catch((error: unknown) => this.core.reportError(error));
+      return;
+    }
+    // Settled meanwhile: where it went was forgotten, so it is located again.
+    this.resolveOnce(ack.nextHop).then(
+      (again) => this.core.transactions.sendStateless(ack.request, again),
+      (error: unknown) => this.core.reportError(error),
+    ).catch((error: unknown) => this.core.reportError(error));
   }
 
   private noteAckDestination(ack: OutgoingRequest, destination: Destination): void {
-    const last = this.lastAck;
-    if (last !== undefined && last.ack !== ack) (this.olderAckDestinations ??= new WeakMap()).set(last.ack, last.destination);
-    this.lastAck = { ack, destination };
+    (this.ackDestinations ??= new WeakMap()).set(ack, destination);
   }
 
   private async resolveOnce(uri: SipUri): Promise<Destination> {
@@ -756,7 +784,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
             const outcome = this.dialogResponse(dialog, response);
             if (outcome === 'retransmission' || response.status < 200 || exchange.pending === undefined) return;
             if (response.status < 300) {
-              if (carriesSessionDescription(response)) this.lastRemote = response.body;
+              if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
               // With our offer in the re-INVITE the 2xx holds the answer: ACK at once. Without,
               // it holds an offer and the application ACKs with its answer.
               if (carriesSessionDescription(request) || !carriesSessionDescription(response)) this.sendAck(dialog.createAck());
@@ -835,7 +863,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     dialog: SessionDialog,
     unheard: (asked: IncomingDialogRequest) => number,
   ): void {
-    if (carriesSessionDescription(request)) this.lastRemote = request.body;
+    if (carriesSessionDescription(request)) this.lastRemote = request.body.toString('utf8');
     const asked = new IncomingDialogRequest(request, (status, options) => {
       if (status >= 200) this.unanswered?.delete(transaction);
       const response = dialog.createResponse(request, status, options);
@@ -896,8 +924,32 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.retransmissions?.get(ack.cseq.seq)?.acknowledged();
     this.retransmissions?.delete(ack.cseq.seq);
     if (verdict.kind !== 'accept') return;
-    if (carriesSessionDescription(ack)) this.lastRemote = ack.body;
+    if (carriesSessionDescription(ack)) this.lastRemote = ack.body.toString('utf8');
     this.emit('ack', ack);
+  }
+
+  /**
+   * Past Timer M no 2xx to the INVITE can come any more (RFC 6026 §8.4): the wire bytes of the
+   * final response (`response` is then undefined), the INVITE's dialog sets and the early
+   * dialogs of other forks go; the session keeps its confirmed dialog and descriptions.
+   */
+  private settle(): void {
+    this.settleTimer = undefined;
+    // (Still awaiting the application's ACK, the 2xx is needed to build it.)
+    if (this.current !== 'answered') {
+      this.finalResponseBytes = undefined;
+      this.finalResponseRef = undefined;
+    }
+    for (const set of this.createdSets ?? []) {
+      for (const dialog of set.dialogs) if (dialog !== this.confirmedDialog) this.core.registry.remove(dialog);
+      this.core.registry.removeInviteSet(set);
+    }
+    this.createdSets = undefined;
+    this.dialogSet = undefined;
+    this.dialogSetOptions = undefined;
+    // (The ACK of a re-INVITE finds its way again: see sendAck.)
+    this.ackDestinations = undefined;
+    if (this.current !== 'answered') this.invite = undefined;
   }
 
   receiveStrayResponse(response: SipResponse): void {
@@ -913,6 +965,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     if (this.current === 'ended' || this.current === 'failed') return;
     this.current = 'ended';
     this.core.clock.cancel(this.sessionTimer);
+    this.core.clock.cancel(this.settleTimer);
+    this.settleTimer = undefined;
     this.clearCancelTimer();
     for (const retransmission of this.retransmissions?.values() ?? []) retransmission.stop();
     this.retransmissions = undefined;

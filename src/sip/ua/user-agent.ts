@@ -115,7 +115,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         }
       : this.transport;
     this.transactions = new TransactionLayer({ transport: transactionTransport, clock, timers });
-    const dialogOptions: SessionCore['dialogOptions'] = { clock, capabilities };
+    const dialogOptions: SessionCore['dialogOptions'] = { clock, capabilities, ackRetentionMs: 128 * timers.T1 };
     if (options.answerForUnwantedOffer) dialogOptions.answerForUnwantedOffer = options.answerForUnwantedOffer;
     this.core = {
       clock,

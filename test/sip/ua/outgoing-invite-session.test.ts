@@ -382,6 +382,18 @@ describe('OutgoingInviteSession: the answer (RFC 3261 §13.2.2.4)', () => {
     assert.ok(acks[1]!.bytes.equals(acks[0]!.bytes));
   });
 
+  it('an ACK is kept for 128*T1 (a peer may retransmit for 64 of its own, longer T1): a 2xx after that is ignored', async () => {
+    const env = createEnv();
+    const { session, invite } = await answeredCall(env);
+    await advanceTo(env.clock, 64_000);
+    env.net.deliver(responseTo(invite, 200, { body: ANSWER }));
+    await flush();
+    assert.deepEqual(env.net.sends('ACK').map((a) => a.at), [0]);
+    assert.equal(session.state, 'confirmed');
+    assert.equal(session.response, undefined, 'the 2xx bytes went at 64*T1');
+    assert.equal(session.currentInvite, undefined, 'so did the INVITE');
+  });
+
   it('a 2xx from a second fork is ACKed and that fork gets a BYE; the session stays with the first', async () => {
     const env = createEnv();
     const { session, invite } = await answeredCall(env);
