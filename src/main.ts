@@ -131,8 +131,12 @@ export async function startService(config: Config, logger: Logger = pino({ level
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
       failoverMs: config.engine.failoverMs,
-      onTakeover: (deadEngineId, callIds) =>
-        logger.warn({ deadEngineId, calls: callIds.length }, deadEngineId === config.engine.id ? 'ended the calls an earlier run of this engine left' : 'took over a dead engine and ended its calls'),
+      onTakeover: (deadEngineId, callIds) => {
+        if (deadEngineId === config.engine.id) logger.warn({ calls: callIds.length }, 'ended the calls an earlier run of this engine left');
+        // An engine stopped cleanly leaves its row, with no call: removing it is routine.
+        else if (callIds.length === 0) logger.info({ deadEngineId }, 'removed the registration of an engine that stopped beating (it had no live call)');
+        else logger.warn({ deadEngineId, calls: callIds.length }, 'took over a dead engine and ended its calls');
+      },
       onOrphanedCallEnded: (event) => {
         metrics.observeEvent(event);
         logCallEvent(callLog, event);
