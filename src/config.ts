@@ -3,12 +3,24 @@
  * Nothing else reads process.env (CONVENTIONS §11). A bad value stops the process with a message
  * naming the variable, rather than running with a surprise.
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type Role = 'api' | 'engine' | 'webhooks';
 export const ROLES: readonly Role[] = ['api', 'engine', 'webhooks'];
+
+export interface SipTlsConfig {
+  port: number;
+  /** PEM text, read from the files named by the variables. */
+  cert: string;
+  key: string;
+  /** Trusted CAs (PEM); absent: Node's bundled roots. */
+  ca: string | undefined;
+  /** Check the certificates of the peers we connect to. */
+  verifyServer: boolean;
+}
 
 export interface Config {
   sip: {
@@ -20,6 +32,8 @@ export interface Config {
     publicHost: string | undefined;
     /** The user part of our Contact URI. */
     contactUser: string;
+    /** SIP over TLS, when a certificate and key are configured (SIP_TLS_CERT, SIP_TLS_KEY). */
+    tls: SipTlsConfig | undefined;
   };
   http: { host: string; port: number };
   /** A process without the api role serves GET /metrics and /healthz here, when set. */
@@ -137,6 +151,31 @@ function roles(env: Environment): readonly Role[] {
   return [...new Set(names)] as Role[];
 }
 
+/** A PEM file named by `name`, read now so that a wrong path stops the start with its variable named. */
+function pemFile(env: Environment, name: string): string | undefined {
+  const path = env[name];
+  if (path === undefined || path === '') return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(name, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new ConfigError(name, `${path} is not a PEM file`);
+  return text;
+}
+
+function sipTls(env: Environment): SipTlsConfig | undefined {
+  const cert = pemFile(env, 'SIP_TLS_CERT');
+  const key = pemFile(env, 'SIP_TLS_KEY');
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new ConfigError('SIP_TLS_CERT', 'SIP_TLS_KEY is set: the certificate is needed too');
+  if (key === undefined) throw new ConfigError('SIP_TLS_KEY', 'SIP_TLS_CERT is set: the private key is needed too');
+  const verify = (env.SIP_TLS_VERIFY ?? 'true').toLowerCase();
+  if (verify !== 'true' && verify !== 'false') throw new ConfigError('SIP_TLS_VERIFY', 'expected true or false');
+  return Object.freeze({ port: port(env, 'SIP_TLS_PORT', 5061), cert, key, ca: pemFile(env, 'SIP_TLS_CA'), verifyServer: verify === 'true' });
+}
+
 function secretsKey(env: Environment): Buffer | undefined {
   const text = env.SECRETS_KEY;
   if (text === undefined || text === '') return undefined;
@@ -156,6 +195,7 @@ export function loadConfig(env: Environment = process.env): Config {
       host: sipHost,
       publicHost: host(env, 'SIP_PUBLIC_HOST'),
       contactUser: token(env, 'SIP_CONTACT_USER', 'ctd'),
+      tls: sipTls(env),
     }),
     http: Object.freeze({ host: address(env, 'HTTP_HOST', '127.0.0.1'), port: port(env, 'HTTP_PORT', 3000) }),
     metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? undefined : port(env, 'METRICS_PORT', 0),

@@ -94,6 +94,9 @@ export async function startService(config: Config, logger: Logger = pino({ level
       host: config.sip.host,
       port: config.sip.port,
       ...(config.sip.publicHost !== undefined ? { publicHost: config.sip.publicHost } : {}),
+      ...(config.sip.tls
+        ? { tls: { port: config.sip.tls.port, cert: config.sip.tls.cert, key: config.sip.tls.key, verifyServer: config.sip.tls.verifyServer, ...(config.sip.tls.ca ? { ca: config.sip.tls.ca } : {}) } }
+        : {}),
     });
     transport.on('malformed', (event) => sipLog.warn({ source: event.source, code: event.error.code, answeredWith: event.answeredWith }, `malformed SIP message: ${event.error.message}`));
     transport.on('transportError', (event) => sipLog.warn({ code: event.error.code, destination: event.destination }, event.error.message));
@@ -163,7 +166,8 @@ export async function startService(config: Config, logger: Logger = pino({ level
     metrics.watchEngine(engine);
     await runner.start();
     service.sip = { transport, engine, runner, address, port };
-    sipLog.info({ address, port, engineId: config.engine.id }, `engine ready: SIP on ${address}:${port} (UDP and TCP)`);
+    const tlsPort = config.sip.tls ? transport.localEndpoint('tls').port : undefined;
+    sipLog.info({ address, port, tlsPort, engineId: config.engine.id }, `engine ready: SIP on ${address}:${port} (UDP and TCP)${tlsPort !== undefined ? `, TLS on ${tlsPort}` : ''}`);
     stoppers.push(async (drainMs) => {
       await runner.stop(drainMs);
       engine.close();

@@ -55,3 +55,21 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://user:secret@[bad' }), (error: unknown) => error instanceof Error && !error.message.includes('secret'));
   });
 });
+
+describe('SIP over TLS configuration', () => {
+  test('off without a certificate; with SIP_TLS_CERT and SIP_TLS_KEY it reads both files, port 5061 and peer checks on by default', async (t) => {
+    const { createTestCa } = await import('./support/test-ca.js');
+    assert.equal(loadConfig({}).sip.tls, undefined);
+    const ca = await createTestCa(t);
+    const issued = await ca.issue('engine');
+    const config = loadConfig({ SIP_TLS_CERT: issued.certFile, SIP_TLS_KEY: issued.keyFile, SIP_TLS_CA: ca.caFile });
+    assert.equal(config.sip.tls?.port, 5061);
+    assert.equal(config.sip.tls?.verifyServer, true);
+    assert.equal(config.sip.tls?.cert, issued.cert);
+    assert.equal(config.sip.tls?.ca, ca.ca);
+    assert.equal(loadConfig({ SIP_TLS_CERT: issued.certFile, SIP_TLS_KEY: issued.keyFile, SIP_TLS_PORT: '5071', SIP_TLS_VERIFY: 'false' }).sip.tls?.verifyServer, false);
+    assert.throws(() => loadConfig({ SIP_TLS_CERT: issued.certFile }), (error: unknown) => error instanceof ConfigError && error.variable === 'SIP_TLS_KEY');
+    assert.throws(() => loadConfig({ SIP_TLS_CERT: '/nonexistent/cert.pem', SIP_TLS_KEY: issued.keyFile }), (error: unknown) => error instanceof ConfigError && error.variable === 'SIP_TLS_CERT' && /ENOENT/.test(error.message));
+    assert.throws(() => loadConfig({ SIP_TLS_CERT: issued.certFile, SIP_TLS_KEY: issued.keyFile, SIP_TLS_VERIFY: 'maybe' }), (error: unknown) => error instanceof ConfigError && error.variable === 'SIP_TLS_VERIFY');
+  });
+});

@@ -20,6 +20,9 @@ import type { Clock, TimerHandle } from '../sip/index.js';
 import {
   answerInOfferOrder,
   createHeldAnswer,
+  createRejectingAnswer,
+  writeSdp,
+  type RingbackStream,
   createLegSdpState,
   createNoMediaOffer,
   describeToLeg,
@@ -29,7 +32,7 @@ import {
   type LegSdpState,
   type SessionDescription,
 } from '../sdp/index.js';
-import type { IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding, SipResponse } from '../sip/index.js';
+import type { EarlyOffer, IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding, SipResponse } from '../sip/index.js';
 import {
   FINAL_CALL_STATUSES,
   type CallEvent,
@@ -78,6 +81,14 @@ interface Leg {
   sdp: LegSdpState;
   ringTimer: TimerHandle | undefined;
   ringTimedOut: boolean;
+  /**
+   * RFC 3725 §8: the leg's offer came in a reliable provisional response and is `relaying` (B's,
+   * on its way to A and back) or `answered` (in the PRACK); its 2xx then carries no new offer.
+   * For flow I's B, `answered` means its reliable 1xx carried the answer to A's offer.
+   */
+  early: 'none' | 'relaying' | 'answered';
+  /** Another fork's 2xx with an offer of its own, come while B's early offer was on its way to A. */
+  forkOffer: SipResponse | undefined;
 }
 
 export class Call {
@@ -95,6 +106,10 @@ export class Call {
   private mediaMapB: number[] = [];
   private durationTimer: TimerHandle | undefined;
   private ringbackHandle: RingbackHandle | undefined;
+  /** The ringback stream of the held answer A got in its PRACK, to start once A answers. */
+  private pendingRingback: RingbackStream | undefined;
+  /** Flow I: A's 2xx was ACKed with B's answer from a reliable 1xx, before B's 2xx (RFC 3725 §8). */
+  private aAckedEarly = false;
   /** An offer from one leg is on its way to the other: a second one gets 491 (RFC 3261 §14.2). */
   private relaying = false;
   private transferring = false;
@@ -107,7 +122,7 @@ export class Call {
     this.id = request.id;
     this.requestedFlow = request.flow ?? deps.defaults.flow;
     this.activeFlow = this.requestedFlow;
-    const leg = (): Leg => ({ session: undefined, status: 'idle', sdp: createLegSdpState({ address: deps.sdpAddress }), ringTimer: undefined, ringTimedOut: false });
+    const leg = (): Leg => ({ session: undefined, status: 'idle', sdp: createLegSdpState({ address: deps.sdpAddress }), ringTimer: undefined, ringTimedOut: false, early: 'none', forkOffer: undefined });
     this.legs = { a: leg(), b: leg() };
   }
 
@@ -166,7 +181,7 @@ export class Call {
     if (this.current !== 'connected' || this.transferring || this.relaying) return false;
     this.transferring = true;
     this.emitTransfer('started', target.uri, 'reinvite');
-    const session = this.deps.dialer.invite(this.inviteOptions(target, undefined));
+    const session = this.deps.dialer.invite(this.inviteOptions(target, undefined, false));
     return new Promise<boolean>((resolve) => {
       const done = (ok: boolean, sip?: SipCause): void => {
         this.transferring = false;
@@ -225,8 +240,15 @@ export class Call {
 
   // ---- legs ---------------------------------------------------------------------------------
 
-  private inviteOptions(target: LegTarget, body: string | undefined): InviteOptions {
+  /**
+   * `reliable`: advertise 100rel (RFC 3262), because the call can use what a reliable 1xx may
+   * carry: an offer answered in the PRACK (A's with the held answer, B's with A's answer after a
+   * re-INVITE of A, RFC 3725 §8) or the answer to our offer (flow I's B). Flow I's A is the
+   * exception: its offer must reach B in the INVITE, so it has to wait for A's 2xx.
+   */
+  private inviteOptions(target: LegTarget, body: string | undefined, reliable: boolean): InviteOptions {
     const options: InviteOptions = { to: target.uri, from: target.from, maxRedirects: this.request.maxRedirects ?? this.deps.defaults.maxRedirects };
+    if (reliable) options.reliableProvisionals = true;
     if (body !== undefined) options.body = body;
     if (target.credentials) options.credentials = target.credentials;
     if (target.route) options.route = target.route;
@@ -236,7 +258,7 @@ export class Call {
 
   private dial(name: LegName, target: LegTarget, body: string | undefined): void {
     const leg = this.legs[name];
-    const session = this.deps.dialer.invite(this.inviteOptions(target, body));
+    const session = this.deps.dialer.invite(this.inviteOptions(target, body, name === 'b' || this.flow !== 'I'));
     leg.session = session;
     this.attach(name, session);
     this.deps.onLegStarted?.(this, name, session);
@@ -255,19 +277,91 @@ export class Call {
 
   private attach(name: LegName, session: OutgoingInviteSession): void {
     session.on('provisional', (response) => this.guard(() => this.legProvisional(name, response)));
-    session.on('answered', (response) => this.guard(() => this.legAnswered(name, session, response)));
+    session.on('answered', (response, ackPending) => this.guard(() => this.legAnswered(name, session, response, ackPending)));
+    session.on('earlyOffer', (offer) => this.guard(() => this.legEarlyOffer(name, offer)));
     session.on('failed', (failure) => this.guard(() => this.legFailed(name, failure)));
     session.on('ended', (ending) => this.guard(() => this.legEnded(name, ending)));
     session.on('reinvite', (incoming) => this.guard(() => this.legReinvite(name, incoming)));
+    session.on('update', (incoming) => this.guard(() => this.legUpdate(name, incoming)));
   }
 
   private legProvisional(name: LegName, response: SipResponse): void {
     const hasSdp = response.body.length > 0 && response.contentType === 'application/sdp';
     if (response.status === 183 || hasSdp) this.setLeg(name, 'early', sipOf(response));
     else this.setLeg(name, 'ringing', sipOf(response), response.status === 181);
+    if (name === 'b' && this.flow === 'I' && this.legs.b.early === 'none' && this.legs.b.session?.earlyDescription !== undefined) this.flowIEarlyAnswer();
   }
 
-  private legAnswered(name: LegName, session: OutgoingInviteSession, response: SipResponse): void {
+  /**
+   * An offer in a leg's reliable 1xx (RFC 3262 §5). A's (flow III): answered in the PRACK with
+   * the held answer A would have got in its ACK. B's (flows III and IV, RFC 3725 §8): A is
+   * re-INVITEd with it first, and A's answer goes to B in the PRACK, so that A hears B's early
+   * media; B's 2xx then only confirms.
+   */
+  private legEarlyOffer(name: LegName, offer: EarlyOffer): void {
+    if (this.isFinal) return;
+    const description = parseText(offer.description);
+    if (!description) {
+      this.finish('failed', 'negotiation_failed', sipOf(offer.response), name);
+      return;
+    }
+    if (name === 'a') {
+      // The held answer goes to A now, so B cannot get A's offer in its INVITE: flow I becomes III.
+      if (this.activeFlow === 'I') this.activeFlow = 'III';
+      const a = this.legs.a;
+      this.offerA = description;
+      a.sdp = noteDescriptionFromLeg(a.sdp, description);
+      const held = this.heldAnswerForA(description);
+      a.early = 'answered';
+      this.pendingRingback = held.ringback;
+      offer.answer({ body: held.sdp });
+      return;
+    }
+    const b = this.legs.b;
+    if (this.current !== 'calling_b' || this.flow === 'I') {
+      // Nothing to join it with: the exchange still needs an answer, one that refuses every stream.
+      offer.answer({ body: writeSdp(createRejectingAnswer(description)) });
+      return;
+    }
+    if (this.offerA && !hasCommonCodec(this.offerA, description)) {
+      this.finish('failed', 'codec_mismatch', undefined, 'b');
+      return;
+    }
+    b.sdp = noteDescriptionFromLeg(b.sdp, description);
+    b.early = 'relaying';
+    this.relayOfferOfB(description, (answer) => {
+      b.early = 'answered';
+      offer.answer({ body: answer });
+      const forkOffer = b.forkOffer;
+      b.forkOffer = undefined;
+      if (forkOffer && b.session) {
+        this.bAnswered(b.session, forkOffer, true);
+        return;
+      }
+      // B's 2xx came while A was re-INVITEd: the answer went in its ACK, and the call is up.
+      if (b.status === 'answered') this.connected();
+    });
+  }
+
+  /** Flow I, B's reliable 1xx answered A's offer (RFC 3725 §8): A's pending 2xx is ACKed with it at once. */
+  private flowIEarlyAnswer(): void {
+    const a = this.legs.a;
+    const b = this.legs.b;
+    const description = parseText(b.session?.earlyDescription);
+    if (!description || !this.offerA || this.current !== 'calling_b') return;
+    b.early = 'answered';
+    b.sdp = noteDescriptionFromLeg(b.sdp, description);
+    if (!hasCommonCodec(this.offerA, description)) {
+      this.finish('failed', 'codec_mismatch', undefined, 'b');
+      return;
+    }
+    const forA = describeToLeg(a.sdp, answerInOfferOrder(description, this.mediaMapB, this.offerA));
+    a.sdp = forA.state;
+    a.session?.ack({ body: forA.sdp });
+    this.aAckedEarly = true;
+  }
+
+  private legAnswered(name: LegName, session: OutgoingInviteSession, response: SipResponse, ackPending: boolean): void {
     const leg = this.legs[name];
     this.clearRingTimer(leg);
     this.setLeg(name, 'answered', sipOf(response));
@@ -276,12 +370,19 @@ export class Call {
       session.hangup();
       return;
     }
-    if (name === 'a') this.aAnswered(session, response);
-    else this.bAnswered(session, response);
+    if (name === 'a') this.aAnswered(session, response, ackPending);
+    else this.bAnswered(session, response, ackPending);
   }
 
-  private aAnswered(session: OutgoingInviteSession, response: SipResponse): void {
+  private aAnswered(session: OutgoingInviteSession, response: SipResponse, ackPending: boolean): void {
     const a = this.legs.a;
+    if (a.early === 'answered' && !ackPending) {
+      // A's offer came in a reliable 1xx and got the held answer in the PRACK; the session ACKs.
+      this.startRingback(this.pendingRingback);
+      this.pendingRingback = undefined;
+      this.callB(undefined);
+      return;
+    }
     const description = readSdp(response);
     if (this.flow === 'IV') {
       // A answered our offer without m-lines; its session is up and ACKed.
@@ -304,18 +405,28 @@ export class Call {
       this.callB(forB.sdp);
       return;
     }
+    const held = this.heldAnswerForA(description);
+    session.ack({ body: held.sdp });
+    this.startRingback(held.ringback);
+    this.callB(undefined);
+  }
+
+  /** The answer that holds A while B is called: a black hole, or our ringback sender (RFC 3725 §4.3). */
+  private heldAnswerForA(offer: SessionDescription): { sdp: string; ringback: RingbackStream | undefined } {
+    const a = this.legs.a;
     const tone = this.request.ringback === 'tone' ? this.deps.ringback : undefined;
     const local = tone?.localAddress();
-    const held = createHeldAnswer(description, local ? { media: { kind: 'rtp-sender', address: local.address, port: local.port } } : {});
+    const held = createHeldAnswer(offer, local ? { media: { kind: 'rtp-sender', address: local.address, port: local.port } } : {});
     const answer = describeToLeg(a.sdp, held.description);
     a.sdp = answer.state;
-    session.ack({ body: answer.sdp });
-    if (tone && held.ringback) {
-      const stream = held.ringback;
-      const codec = stream.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU';
-      this.ringbackHandle = tone.play({ address: stream.remoteAddress, port: stream.remotePort, payloadType: stream.codec.payloadType, codec });
-    }
-    this.callB(undefined);
+    return { sdp: answer.sdp, ringback: tone && held.ringback ? held.ringback : undefined };
+  }
+
+  private startRingback(stream: RingbackStream | undefined): void {
+    const tone = this.deps.ringback;
+    if (!stream || !tone || this.request.ringback !== 'tone') return;
+    const codec = stream.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU';
+    this.ringbackHandle = tone.play({ address: stream.remoteAddress, port: stream.remotePort, payloadType: stream.codec.payloadType, codec });
   }
 
   private callB(body: string | undefined): void {
@@ -323,14 +434,26 @@ export class Call {
     this.dial('b', this.request.b, body);
   }
 
-  private bAnswered(session: OutgoingInviteSession, response: SipResponse): void {
-    const description = readSdp(response);
+  private bAnswered(session: OutgoingInviteSession, response: SipResponse, ackPending: boolean): void {
+    const b = this.legs.b;
+    // RFC 3725 §8: B's offer came in a reliable 1xx. On its way to A still: the relay connects
+    // the call once done (the answer goes in this 2xx's ACK). Answered already: the 2xx only
+    // confirms (the session ACKed it). A 2xx with an offer of its own (`ackPending`) comes from
+    // another fork than the 1xx: its offer goes to A as in flow III, after the relay if one runs.
+    if (b.early === 'relaying') {
+      if (ackPending) b.forkOffer = response;
+      return;
+    }
+    if (b.early === 'answered' && !ackPending && (this.flow !== 'I' || this.aAckedEarly)) {
+      this.connected();
+      return;
+    }
+    const description = readSdp(response) ?? parseText(session.earlyDescription);
     if (!description) {
       this.finish('failed', 'negotiation_failed', sipOf(response), 'b');
       return;
     }
     const a = this.legs.a;
-    const b = this.legs.b;
     if (this.flow === 'I') {
       // B answered A's offer (its 2xx was ACKed by the session); A's ACK carries that answer.
       b.sdp = noteDescriptionFromLeg(b.sdp, description);
@@ -353,7 +476,20 @@ export class Call {
     }
     this.offerA = undefined;
     b.sdp = noteDescriptionFromLeg(b.sdp, description);
-    const forA = describeToLeg(a.sdp, description);
+    this.relayOfferOfB(description, (answer) => {
+      session.ack({ body: answer });
+      this.connected();
+    });
+  }
+
+  /**
+   * Flows III and IV: B's offer goes to A in a re-INVITE; A's answer, in B's m-line order and
+   * under B's o= line, is handed to `answerB` (for B's ACK, or its PRACK, RFC 3725 §8).
+   */
+  private relayOfferOfB(offerB: SessionDescription, answerB: (sdp: string) => void): void {
+    const a = this.legs.a;
+    const b = this.legs.b;
+    const forA = describeToLeg(a.sdp, offerB);
     a.sdp = forA.state;
     this.stopRingback();
     const legA = a.session;
@@ -370,14 +506,13 @@ export class Call {
           return;
         }
         a.sdp = noteDescriptionFromLeg(a.sdp, answerA);
-        if (!hasCommonCodec(description, answerA)) {
+        if (!hasCommonCodec(offerB, answerA)) {
           this.finish('failed', 'codec_mismatch', undefined, 'a');
           return;
         }
-        const forB = describeToLeg(b.sdp, answerInOfferOrder(answerA, forA.mediaMap, description));
+        const forB = describeToLeg(b.sdp, answerInOfferOrder(answerA, forA.mediaMap, offerB));
         b.sdp = forB.state;
-        session.ack({ body: forB.sdp });
-        this.connected();
+        answerB(forB.sdp);
       }),
     );
   }
@@ -498,6 +633,24 @@ export class Call {
     );
   }
 
+  /**
+   * An UPDATE from a leg (RFC 3311). Without an offer (a session refresh, RFC 4028 §9): 200.
+   * With one once connected: relayed to the other leg as a re-INVITE's would be, its answer in
+   * our 2xx. Before that the leg's early session stays as it is (488), or 491 while another
+   * offer is on its way (RFC 3311 §5.2).
+   */
+  private legUpdate(name: LegName, incoming: IncomingDialogRequest): void {
+    if (incoming.description === undefined) {
+      incoming.respond(200);
+      return;
+    }
+    if (this.current === 'connected') {
+      this.legReinvite(name, incoming);
+      return;
+    }
+    incoming.respond(this.relaying ? 491 : 488);
+  }
+
   /** The transfer target answered with offer C: move A's media to it, then let B go. */
   private async joinTransferTarget(target: OutgoingInviteSession, response: SipResponse): Promise<SipCause | undefined> {
     const offer = readSdp(response);
@@ -547,18 +700,34 @@ export class Call {
     this.reason = reason;
     this.deps.clock.cancel(this.durationTimer);
     this.durationTimer = undefined;
+    this.pendingRingback = undefined;
     this.stopRingback();
     const event: CallEvent = { ...this.base(), type: 'call.status', status, endReason: reason };
     if (sip) event.sip = sip;
     if (failedLeg) event.failedLeg = failedLeg;
     this.deps.emit(event);
-    const header = sip && failedLeg ? reasonHeader(sip.code, sip.reason) : undefined;
+    const header = this.byeReason(reason, sip, failedLeg);
     for (const name of ['a', 'b'] as const) {
       const leg = this.legs[name];
       this.clearRingTimer(leg);
-      leg.session?.hangup(name === failedLeg ? undefined : header);
+      // The failed leg has no session left to tell, except after a codec mismatch: then its 2xx
+      // is ACKed and BYE'd, and the Reason says why.
+      leg.session?.hangup(name === failedLeg && reason !== 'codec_mismatch' ? undefined : header);
     }
     this.deps.onFinished(this);
+  }
+
+  /**
+   * The RFC 3326 Reason of the BYE (or CANCEL) that releases the other leg: the failed leg's
+   * final status; 480 rather than the 487 our own CANCEL drew when a ring timeout ended it (no
+   * answer; RFC 3398 maps Q.850 cause 19 to 480); 488 when the two sides share no codec and no
+   * leg said so itself.
+   */
+  private byeReason(reason: EndReason, sip: SipCause | undefined, failedLeg: LegName | undefined): string | undefined {
+    if (reason === 'codec_mismatch') return sip ? reasonHeader(sip.code, sip.reason) : reasonHeader(488, 'Incompatible media');
+    if (!sip || !failedLeg) return undefined;
+    if (this.legs[failedLeg].ringTimedOut && sip.code === 487) return reasonHeader(480, 'Temporarily Unavailable');
+    return reasonHeader(sip.code, sip.reason);
   }
 
   private stopRingback(): void {
@@ -645,6 +814,16 @@ function lostLegCause(ending: SessionEnding): SipCause {
 
 function sipOf(response: SipResponse): SipCause {
   return { code: response.status, reason: response.reason };
+}
+
+/** A session description from its text, or undefined when there is none or it does not parse. */
+function parseText(text: string | undefined): SessionDescription | undefined {
+  if (text === undefined || text.length === 0) return undefined;
+  try {
+    return parseSdp(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The session description of a message, or undefined when it has none or it does not parse. */

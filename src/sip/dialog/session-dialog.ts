@@ -506,6 +506,20 @@ export class SessionDialog {
   }
 
   /**
+   * The BYE for a dialog our side gave up because a request in it timed out or got 408 (RFC 3261
+   * §12.2.1.2, §14.1): the dialog is already terminated here, but the peer may still hold it, and
+   * only a BYE tells it. Built even on a terminated dialog (not after 481: the peer has none).
+   */
+  createByeAfterLoss(headers: ExtraHeaders = []): OutgoingRequest {
+    const cseq = this.nextLocalCSeq();
+    const bye = this.buildRequest('BYE', cseq, 'BYE');
+    applyExtraHeaders(bye.request, headers);
+    (this.pending ??= new Map()).set(cseq, bye.request);
+    this.terminate();
+    return bye;
+  }
+
+  /**
    * RFC 3261 §14.1: after a 491, retry once a random delay has passed (2.1–4 s if we own the
    * Call-ID, else 0–2 s). `retry` runs then, unless the dialog has ended; it re-sends with
    * createRequest(). Returns the delay in milliseconds.

@@ -1,8 +1,9 @@
-/** The UA core: INVITE sessions as UAC and the answers a UAS gives on its own (RFC 3261 §8–§15). */
+/** The UA core: INVITE sessions as UAC and as UAS, and the answers a UAS gives on its own (RFC 3261 §8–§15). */
 export { UserAgent, type UserAgentOptions, type UserAgentEvents, type UserAgentStats, type InviteOptions, type SipTraceEntry } from './user-agent.js';
 export {
   OutgoingInviteSession,
   IncomingDialogRequest,
+  EarlyOffer,
   type OutgoingInviteState,
   type OutgoingInviteOptions,
   type OutgoingInviteEvents,
@@ -11,6 +12,15 @@ export {
   type SessionEnding,
   type SessionEndCause,
 } from './outgoing-invite-session.js';
+export {
+  IncomingInviteSession,
+  IncomingInviteError,
+  type IncomingInviteState,
+  type IncomingInviteEvents,
+  type IncomingInviteFailure,
+  type IncomingInviteFailureKind,
+  type IncomingInviteErrorCode,
+} from './incoming-invite-session.js';
 export { Invite2xxRetransmission, type Invite2xxRetransmissionState } from './invite-2xx-retransmission.js';
 export { checkRequest, optionsResponse, defaultCapabilities, type UasCapabilities, type UasCheckOptions } from './uas-checks.js';
 export {

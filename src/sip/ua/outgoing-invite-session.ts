@@ -31,7 +31,7 @@ import { releaseParsedHeaders } from '../message/message.js';
 import type { InviteClientTransaction, InviteClientTransactionUser, ServerTransaction, TransactionFailure } from '../transaction/index.js';
 import type { Destination } from '../transport/index.js';
 import { joinList } from '../grammar.js';
-import { parseUri, SipUri } from '../uri.js';
+import { parseUri, SipUri, uriEquals } from '../uri.js';
 import { Invite2xxRetransmission } from './invite-2xx-retransmission.js';
 import type { DialogOwner, SessionCore } from './session-core.js';
 
@@ -79,7 +79,7 @@ export type SessionEndCause =
   | 'local-bye'
   /** The peer sent BYE. */
   | 'remote-bye'
-  /** A request in the dialog got 408 or 481, or timed out (RFC 3261 §12.2.1.2). */
+  /** A request in the dialog got 408 or 481, or timed out (RFC 3261 §12.2.1.2); a BYE went out unless it was 481. */
   | 'dialog-lost'
   /** Our 2xx to a re-INVITE was never ACKed (RFC 3261 §13.3.1.4). */
   | 'ack-timeout'
@@ -120,10 +120,48 @@ export class IncomingDialogRequest {
   }
 }
 
+/**
+ * An offer in a reliable provisional response to our offerless INVITE (RFC 3262 §5, RFC 3264):
+ * the answer goes in the PRACK, or in the ACK when the 2xx came before it was given.
+ */
+export class EarlyOffer {
+  private given = false;
+  constructor(
+    /** The reliable provisional response that carries the offer. */
+    readonly response: SipResponse,
+    private readonly give: (answer: BodyOptions) => void,
+  ) {}
+
+  get description(): string {
+    return this.response.body.toString('utf8');
+  }
+
+  get isAnswered(): boolean {
+    return this.given;
+  }
+
+  /** Sends `answer` (a session description answering the offer); once only. */
+  answer(answer: BodyOptions): void {
+    if (this.given) return;
+    this.given = true;
+    this.give(answer);
+  }
+}
+
 export interface OutgoingInviteEvents {
   /** Each provisional response above 100 (180, 183 with early media, …). */
   provisional: [response: SipResponse];
-  /** The first 2xx. When `ackPending` (the 2xx carried an offer), call ack() with the answer. */
+  /**
+   * An offer in a reliable provisional response (our INVITE had none): answer it with
+   * offer.answer(). Emitted after `provisional`. Unheard: answered at once with every stream
+   * rejected (the UA's answer for unwanted offers), so that the exchange completes.
+   */
+  earlyOffer: [offer: EarlyOffer];
+  /**
+   * The first 2xx. When `ackPending` (the 2xx carried an offer), call ack() with the answer.
+   * Otherwise the session ACKs by itself: at once, or, when the 2xx came while an early offer
+   * awaited its answer, as soon as that answer is given (it goes in the ACK).
+   */
   answered: [response: SipResponse, ackPending: boolean];
   /** The ACK of the INVITE went out. */
   confirmed: [];
@@ -179,6 +217,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private digestAttempt: DigestAttempt | undefined;
   private authAttempts = 0;
   private redirects = 0;
+  /** Contacts of the 3xx responses followed that are still to be tried, in order (RFC 3261 §8.1.3.4). */
+  private redirectTargets: SipUri[] | undefined;
+  /** The Request-URIs tried so far, once a 3xx came: a redirect back to one of them is a loop. */
+  private triedUris: SipUri[] | undefined;
   private lastLocal: BodyOptions | undefined;
   /**
    * The latest description the peer sent, as text of its own: a slice of the received bytes would
@@ -198,6 +240,14 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private finalResponseBytes: Buffer | undefined;
   private createdSets: InviteDialogSet[] | undefined;
   private dialogSetOptions: InviteDialogSetOptions | undefined;
+  /** An offer of a reliable provisional response, handed to the application and not yet answered. */
+  private pendingEarlyOffer: { dialog: SessionDialog; response: SipResponse } | undefined;
+  /** The description of the first reliable provisional response with one: an early offer, or the answer to our offer. */
+  private earlyRemote: string | undefined;
+  /** PRACKs sent and not yet answered: an UPDATE offer waits for them (RFC 6337 §3.2: the PRACK and the UPDATE must not cross). */
+  private pracksPending = 0;
+  /** The early dialog of the latest reliable provisional response: where an UPDATE goes before the 2xx (RFC 3311 §5.1). */
+  private reliableEarlyDialog: { dialog: SessionDialog; allowsUpdate: boolean } | undefined;
 
   constructor(
     private readonly core: SessionCore,
@@ -261,6 +311,15 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   /** The latest session description the peer sent (offer or answer). */
   get remoteDescription(): string | undefined {
     return this.lastRemote;
+  }
+
+  /**
+   * The session description of a reliable provisional response (RFC 3262 §5), once one came:
+   * the peer's offer (our INVITE had none) or its answer to ours. A 2xx after it may repeat it
+   * or carry none (RFC 3261 §13.2.1).
+   */
+  get earlyDescription(): string | undefined {
+    return this.earlyRemote;
   }
 
   /** Sends the INVITE (after locating the next hop, RFC 3263). */
@@ -335,6 +394,40 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     });
   }
 
+  /**
+   * An UPDATE (RFC 3311): changes the session (with an offer in `options.body`; the 2xx carries
+   * the answer) or refreshes the dialog, without waiting for the INVITE to complete. Once
+   * confirmed it goes in the dialog; before that, in the early dialog of the reliable provisional
+   * response last received (§5.1: the peer must have listed UPDATE in its Allow, and an offer may
+   * go only once the INVITE's own offer/answer exchange is over). Resolves with the final
+   * response (408 on timeout).
+   */
+  update(options: RequestOptions = {}): Promise<SipResponse> {
+    let dialog: SessionDialog;
+    if (this.current === 'confirmed' && this.confirmedDialog) {
+      dialog = this.confirmedDialog;
+    } else {
+      const early = this.reliableEarlyDialog;
+      if ((this.current !== 'proceeding' && this.current !== 'calling') || early === undefined || early.dialog.state !== 'early') {
+        throw new DialogError('UPDATE_NOT_ALLOWED', `cannot send UPDATE: the session is ${this.current}, with no early dialog from a reliable provisional response`);
+      }
+      if (!early.allowsUpdate) throw new DialogError('UPDATE_NOT_ALLOWED', 'cannot send UPDATE: the peer did not list UPDATE in the Allow of its provisional response (RFC 3311 §5.1)');
+      if (options.body !== undefined && !this.earlyExchangeDone(early.dialog)) {
+        throw new DialogError('UPDATE_NOT_ALLOWED', 'cannot offer in an UPDATE before the INVITE\'s offer/answer exchange is over (RFC 3311 §5.1)');
+      }
+      dialog = early.dialog;
+    }
+    const outgoing = dialog.createRequest('UPDATE', options);
+    if (options.body !== undefined) this.lastLocal = options;
+    return new Promise<SipResponse>((resolve) => {
+      void this.sendNonInvite(outgoing, (response) => {
+        this.dialogResponse(dialog, response);
+        if (response.status >= 200 && response.status < 300 && carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
+        resolve(response);
+      });
+    });
+  }
+
   /** Any other request in the dialog (INFO, UPDATE, OPTIONS, REFER…); resolves with its final response (408 on timeout). */
   request(method: string, options: RequestOptions = {}): Promise<SipResponse> {
     const dialog = this.requireConfirmed(method);
@@ -396,6 +489,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     try {
       this.targets = await this.core.resolve(firstHop(invite));
     } catch (error) {
+      if (this.current === 'calling' && this.tryNextRedirect()) return;
       this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable', cause: error });
       return;
     }
@@ -437,6 +531,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       this.fail({ kind: 'canceled', status: 487, reason: 'Request Terminated', cause: failure });
       return;
     }
+    if (this.tryNextRedirect()) return;
     if (failure.kind === 'timeout') this.fail({ kind: 'timeout', status: 408, reason: 'Request Timeout', cause: failure });
     else this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable', cause: failure.error });
   }
@@ -459,12 +554,19 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
         this.targets = []; // RFC 3263 §4.3: once a server answered, we stay with it
         if (response.status > 100) this.provisional(response);
         return;
-      case 'early':
+      case 'early': {
         this.targets = [];
         if (outcome.reliability === 'retransmission' || outcome.reliability === 'out-of-order') return;
-        if (outcome.reliability === 'new') this.prack(outcome.dialog, response);
+        const reliable = outcome.reliability === 'new';
+        const offered = reliable && this.carriesEarlyOffer(outcome.dialog, response);
+        if (reliable && carriesSessionDescription(response)) this.earlyRemote ??= response.body.toString('utf8');
+        if (reliable) this.noteReliableEarlyDialog(outcome.dialog, response);
+        if (reliable && !offered) this.prack(outcome.dialog, response);
         this.provisional(response);
+        // RFC 3262 §5: the answer to an offer in a reliable provisional response goes in the PRACK.
+        if (offered && this.current === 'proceeding') this.earlyOffer(outcome.dialog, response);
         return;
+      }
       case 'confirmed':
         this.answered(outcome.dialog, response);
         return;
@@ -489,12 +591,66 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.emit('provisional', response);
   }
 
-  private prack(dialog: SessionDialog, response: SipResponse): void {
+  private prack(dialog: SessionDialog, response: SipResponse, answer: BodyOptions = {}): void {
     try {
-      void this.sendNonInvite(dialog.createPrack(response), (answer) => this.dialogResponse(dialog, answer));
+      const prack = dialog.createPrack(response, answer);
+      this.pracksPending++;
+      void this.sendNonInvite(prack, (reply) => {
+        this.pracksPending--;
+        this.dialogResponse(dialog, reply);
+      });
     } catch (error) {
       this.core.reportError(error);
     }
+  }
+
+  /**
+   * The early dialog of a reliable provisional response: UPDATE may go there (RFC 3311 §5.1), and
+   * the peer's requests in it (an UPDATE of its own) reach this session.
+   */
+  private noteReliableEarlyDialog(dialog: SessionDialog, response: SipResponse): void {
+    const allowsUpdate = response.headerValues('allow').some((value) => value.split(',').some((method) => method.trim().toUpperCase() === 'UPDATE'));
+    this.reliableEarlyDialog = { dialog, allowsUpdate };
+    this.core.attachDialog(dialog, this);
+  }
+
+  /**
+   * Whether the INVITE's own offer/answer exchange is over in an early dialog (RFC 3311 §5.1,
+   * RFC 6337 §3.2): a reliable 1xx carried a description (the answer to our offer, or the peer's
+   * offer), nothing is outstanding, and the PRACK that carried our answer was answered.
+   */
+  private earlyExchangeDone(dialog: SessionDialog): boolean {
+    if (this.pendingEarlyOffer !== undefined || this.pracksPending > 0 || dialog.offerAnswer.state !== 'stable') return false;
+    return this.earlyRemote !== undefined;
+  }
+
+  /** The reliable provisional response holds the peer's offer, which the dialog has not seen answered (RFC 3261 §13.2.1). */
+  private carriesEarlyOffer(dialog: SessionDialog, response: SipResponse): boolean {
+    const { state, offer } = dialog.offerAnswer;
+    return carriesSessionDescription(response) && state === 'remote-offer' && offer?.method === 'INVITE' && offer.cseq === response.cseq.seq;
+  }
+
+  private earlyOffer(dialog: SessionDialog, response: SipResponse): void {
+    const pending = { dialog, response };
+    this.pendingEarlyOffer = pending;
+    const offer = new EarlyOffer(response, (answer) => this.guard(() => this.answerEarlyOffer(pending, answer)));
+    if (this.listenerCount('earlyOffer') === 0) {
+      offer.answer(this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {});
+      return;
+    }
+    this.emit('earlyOffer', offer);
+  }
+
+  private answerEarlyOffer(pending: { dialog: SessionDialog; response: SipResponse }, answer: BodyOptions): void {
+    if (this.pendingEarlyOffer !== pending) return;
+    this.pendingEarlyOffer = undefined;
+    if (answer.body !== undefined) this.lastLocal = answer;
+    if (this.current === 'answered' && this.confirmedDialog === pending.dialog) {
+      // The 2xx came first: the offer still awaits its answer, which the ACK carries.
+      this.ack(answer);
+      return;
+    }
+    if (this.current === 'proceeding' && pending.dialog.state === 'early') this.prack(pending.dialog, pending.response, answer);
   }
 
   private answered(dialog: SessionDialog, response: SipResponse): void {
@@ -508,12 +664,29 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
     this.current = 'answered';
     this.settleTimer = this.core.clock.setTimer(64 * this.core.timers.T1, () => this.guard(() => this.settle()));
+    // No redirect, and no request in an early dialog, can come any more: what they needed goes.
+    this.reliableEarlyDialog = undefined;
+    this.redirectTargets = undefined;
+    this.triedUris = undefined;
     if (this.cancelRequested !== false) {
       // The 2xx crossed our CANCEL (§9.1): ACK it, then BYE.
       this.ackThenBye(this.cancelRequested);
       return;
     }
-    const offerInResponse = !carriesSessionDescription(this.inviteSent) && carriesSessionDescription(response);
+    const early = this.pendingEarlyOffer;
+    if (early !== undefined && early.dialog === dialog) {
+      // The offer of a reliable 1xx of this dialog awaits the application's answer: the ACK
+      // carries it once given (answerEarlyOffer). The 2xx is not a new offer.
+      try {
+        this.emit('answered', response, false);
+      } finally {
+        this.releaseHandled();
+      }
+      return;
+    }
+    // RFC 3261 §13.2.1: the 2xx holds an offer when our INVITE had none and no reliable 1xx of
+    // this dialog carried one (a description after that repeats it).
+    const offerInResponse = dialog.offerAnswer.state === 'remote-offer';
     if (offerInResponse) {
       try {
         this.emit('answered', response, true);
@@ -558,6 +731,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.setFinalResponse(response);
     if ((status === 401 || status === 407) && this.retryWithCredentials(response)) return;
     if (status >= 300 && status < 400 && this.followRedirect(response)) return;
+    // RFC 3261 §8.1.3.4: a redirected attempt that fails moves on to the next Contact, unless
+    // the failure is global (6xx, §21.6).
+    if (status < 600 && this.tryNextRedirect()) return;
     this.clearCancelTimer();
     if (this.cancelRequested !== false && status === 487) {
       this.fail({ kind: 'canceled', status, reason: response.reason, response });
@@ -587,17 +763,44 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     return true;
   }
 
-  /** RFC 3261 §8.1.3.4: a 3xx sends the request again to its (first usable) Contact. */
+  /**
+   * RFC 3261 §8.1.3.4: a 3xx sends the request again to its Contacts, highest q first. Each 3xx
+   * followed counts against `maxRedirects` (the hop limit); a Contact already tried, or one
+   * that is our own address, is a loop and is not tried (again). The Contacts of the latest 3xx
+   * come before those left over from an earlier one.
+   */
   private followRedirect(response: SipResponse): boolean {
     if (this.redirects >= (this.options.maxRedirects ?? 0) || this.cancelRequested !== false) return false;
-    const contact = response.contacts.find((c) => c.uri instanceof SipUri);
-    if (!contact) return false;
     this.redirects++;
-    const uri = (contact.uri as SipUri).clone();
-    const next = this.nextInvite(uri);
+    const uri = this.inviteSent.uri;
+    const tried = (this.triedUris ??= uri instanceof SipUri ? [uri] : []);
+    const queued = this.redirectTargets ?? [];
+    const fresh: SipUri[] = [];
+    for (const uri of contactsInQOrder(response)) {
+      const known = (other: SipUri): boolean => sameTarget(other, uri);
+      if (tried.some(known) || queued.some(known) || fresh.some(known) || this.isOwnAddress(uri)) continue;
+      fresh.push(uri);
+    }
+    this.redirectTargets = [...fresh, ...queued];
+    return this.tryNextRedirect();
+  }
+
+  /** The next Contact of the 3xx responses followed, if one is left and the call is still wanted. */
+  private tryNextRedirect(): boolean {
+    if (this.cancelRequested !== false) return false;
+    const next = this.redirectTargets?.shift();
+    if (next === undefined) return false;
+    (this.triedUris ??= []).push(next);
+    const invite = this.nextInvite(next.clone());
     this.current = 'calling';
-    void this.sendInvite(next);
+    void this.sendInvite(invite);
     return true;
+  }
+
+  /** A URI that would bring the INVITE back to this UA (our Contact's host and port). */
+  private isOwnAddress(uri: SipUri): boolean {
+    const own = this.options.contact.uri;
+    return own instanceof SipUri && own.host.toLowerCase() === uri.host.toLowerCase() && portOf(own) === portOf(uri);
   }
 
   /** The next INVITE of this session: same Call-ID and From tag, CSeq one higher, no Via or credentials. */
@@ -609,8 +812,12 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private fail(failure: InviteFailure): void {
     if (this.current === 'failed' || this.current === 'ended') return;
     this.current = 'failed';
+    this.pendingEarlyOffer = undefined;
     this.transaction = undefined;
     this.clearCancelTimer();
+    // An UPDATE of the peer in an early dialog, still unanswered: the dialog is gone (§15.1.2).
+    for (const asked of [...(this.unanswered?.values() ?? [])]) this.guard(() => asked.respond(487));
+    this.unanswered = undefined;
     this.core.detach(this);
     this.emit('failed', failure);
   }
@@ -652,7 +859,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     if (!response) return;
     // RFC 3261 §13.2.2.4: the 2xx is ACKed (with an answer rejecting its offer when we have
     // one; the ACK may go without, as the BYE follows at once), then the session ends.
-    const offer = !carriesSessionDescription(this.inviteSent) && carriesSessionDescription(response);
+    const offer = dialog.offerAnswer.state === 'remote-offer';
     const answer = offer ? (this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {}) : {};
     const { ack, bye } = dialog.ackAndBye(response, answer);
     this.sendAck(ack);
@@ -667,6 +874,12 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const headers: [string, string][] = reason === undefined ? [] : [['reason', reason]];
     const bye = dialog.createRequest('BYE', { headers });
     this.end({ cause });
+    void this.sendNonInvite(bye, (response) => byeAnswered(dialog, response), true);
+  }
+
+  private byeLostDialog(dialog: SessionDialog, status: 408): void {
+    const bye = dialog.createByeAfterLoss([['reason', `SIP;cause=${status};text="Request Timeout"`]]);
+    this.end({ cause: 'dialog-lost', status });
     void this.sendNonInvite(bye, (response) => byeAnswered(dialog, response), true);
   }
 
@@ -810,8 +1023,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       return 'retransmission';
     }
     if (outcome.kind === 'terminated' && (this.current === 'confirmed' || this.current === 'answered')) {
-      // The dialog is gone on the far side: a BYE is pointless but harmless for 408 (§12.2.1.2).
-      this.end({ cause: 'dialog-lost', status: outcome.status });
+      // RFC 3261 §12.2.1.2, §14.1: a 408 (a proxy's or the peer's) or no response at all ends the
+      // dialog on our side, but the peer may still hold it: a BYE tells it. A 481 says it has none.
+      if (outcome.status === 481) this.end({ cause: 'dialog-lost', status: outcome.status });
+      else this.byeLostDialog(dialog, 408);
     }
     // RFC 4028 §10: a 2xx to our re-INVITE or UPDATE refreshed the session: its timer starts again.
     if (outcome.kind === 'success' && (response.cseq.method === 'INVITE' || response.cseq.method === 'UPDATE')) this.scheduleSessionTimer();
@@ -821,9 +1036,17 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   // ---- requests from the peer ---------------------------------------------------------------
 
   receiveRequest(request: SipRequest, transaction: ServerTransaction): void {
-    const dialog = this.confirmedDialog;
+    const confirmed = this.confirmedDialog;
+    // An early dialog attached here may be another fork's, ended by the 2xx: it is not this one.
+    const dialog = confirmed !== undefined ? (confirmed.remoteTag === (request.from.tag ?? '') ? confirmed : undefined) : this.earlyDialogOf(request);
     if (!dialog) {
       transaction.respond(createResponse(request, 481));
+      return;
+    }
+    if (dialog.state === 'early' && request.method !== 'UPDATE' && request.method !== 'INFO' && request.method !== 'OPTIONS') {
+      // RFC 3261 §15, §14: before the 2xx the callee may not BYE nor re-INVITE; UPDATE (RFC 3311
+      // §5.2) and the odd INFO are what an early dialog carries.
+      transaction.respond(dialog.createResponse(request, request.method === 'BYE' ? 481 : 403));
       return;
     }
     const verdict = dialog.receiveRequest(request);
@@ -886,6 +1109,13 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     }
   }
 
+  /** The early dialog a request of the peer belongs to, before any 2xx. */
+  private earlyDialogOf(request: SipRequest): SessionDialog | undefined {
+    const early = this.reliableEarlyDialog?.dialog;
+    if (early === undefined || early.state !== 'early' || (request.from.tag ?? '') !== early.remoteTag) return undefined;
+    return early;
+  }
+
   receiveCancel(invite: ServerTransaction): void {
     const asked = this.unanswered?.get(invite);
     this.unanswered?.delete(invite);
@@ -919,7 +1149,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   receiveAck(ack: SipRequest): void {
     const dialog = this.confirmedDialog;
-    if (!dialog) return;
+    if (!dialog || dialog.remoteTag !== (ack.from.tag ?? '')) return;
     const verdict = dialog.receiveRequest(ack);
     this.retransmissions?.get(ack.cseq.seq)?.acknowledged();
     this.retransmissions?.delete(ack.cseq.seq);
@@ -964,6 +1194,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private end(ending: SessionEnding): void {
     if (this.current === 'ended' || this.current === 'failed') return;
     this.current = 'ended';
+    this.pendingEarlyOffer = undefined;
     this.core.clock.cancel(this.sessionTimer);
     this.core.clock.cancel(this.settleTimer);
     this.settleTimer = undefined;
@@ -1059,4 +1290,39 @@ function firstHop(request: SipRequest): SipUri {
 function challengeLines(response: SipResponse): string[] {
   const name = response.status === 407 ? 'proxy-authenticate' : 'www-authenticate';
   return response.headers.filter((field) => field.name === name).map((field) => field.value);
+}
+
+/**
+ * The SIP Contacts of a 3xx, highest q first (RFC 3261 §8.1.3.4, §20.10); a Contact without q
+ * counts as 1.0, as proxies take it (§16.6), and equal q keep their order in the response.
+ */
+function contactsInQOrder(response: SipResponse): SipUri[] {
+  const ranked: { uri: SipUri; q: number }[] = [];
+  for (const contact of response.contacts) {
+    if (!(contact.uri instanceof SipUri)) continue;
+    const text = contact.params.get('q');
+    const q = text === undefined || text === null ? 1 : Number(text);
+    ranked.push({ uri: contact.uri, q: Number.isFinite(q) && q >= 0 && q <= 1 ? q : 1 });
+  }
+  return ranked.sort((x, y) => y.q - x.q).map((entry) => entry.uri);
+}
+
+function portOf(uri: SipUri): number {
+  return uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060);
+}
+
+/**
+ * Whether two redirect targets are the same for loop detection: equal by RFC 3261 §19.1.4, where
+ * an absent port counts as the default one (`sip:carol@host` and `sip:carol@host:5060` reach the
+ * same place, though §19.1.4 does not call them equal).
+ */
+function sameTarget(a: SipUri, b: SipUri): boolean {
+  if (portOf(a) !== portOf(b)) return false;
+  if (a.port === b.port) return uriEquals(a, b);
+  const withPort = (uri: SipUri): SipUri => {
+    const copy = uri.clone();
+    copy.port = portOf(uri);
+    return copy;
+  };
+  return uriEquals(withPort(a), withPort(b));
 }
