@@ -123,7 +123,7 @@ export class EngineRunner {
     }
   }
 
-  /** The Engine's onDialogChange: a peer's re-INVITE or UPDATE may have moved its remote target. */
+  /** The Engine's onDialogChange: a peer's re-INVITE may have moved its remote target (RFC 3261 §12.2.2). */
   noteDialogChange(callId: string, leg: 'a' | 'b'): void {
     const live = this.calls.get(callId);
     const dialog = this.options.engine.dialogSnapshot(callId, leg);
