@@ -131,6 +131,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
         logSipMessage(sipLog, callId, entry);
         runnerRef.current?.handleSipLog(callId, entry);
       },
+      onDialogChange: (callId, leg) => runnerRef.current?.noteDialogChange(callId, leg),
       onError: (error) => sipLog.error({ err: error }, 'engine error'),
     });
     const runner = new EngineRunner({
@@ -140,6 +141,18 @@ export async function startService(config: Config, logger: Logger = pino({ level
       queuePrefix: config.queuePrefix,
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
+      failoverMs: config.engine.failoverMs,
+      onTakeover: (deadEngineId, callIds) => {
+        if (deadEngineId === config.engine.id) logger.warn({ calls: callIds.length }, 'ended the calls an earlier run of this engine left');
+        // An engine stopped cleanly leaves its row, with no call: removing it is routine.
+        else if (callIds.length === 0) logger.info({ deadEngineId }, 'removed the registration of an engine that stopped beating (it had no live call)');
+        else logger.warn({ deadEngineId, calls: callIds.length }, 'took over a dead engine and ended its calls');
+      },
+      onOrphanedCallEnded: (event) => {
+        metrics.observeEvent(event);
+        logCallEvent(callLog, event);
+      },
+      onFenced: () => logger.error({ engineId: config.engine.id }, 'this engine was declared dead while alive (no heartbeat for ENGINE_FAILOVER_MS) and its calls were taken over: let them go'),
       onError: (error) => logger.error({ err: error }, 'engine role error'),
       onCallStarted: (job, startedAt) => {
         metrics.callAccepted(job.callId, job.acceptedAt);
@@ -151,6 +164,10 @@ export async function startService(config: Config, logger: Logger = pino({ level
         appendSipLog: (entries) => void store.appendSipLog(entries).catch((error: unknown) => logger.error({ err: error }, 'SIP log write failed')),
         heartbeat: (engineId, info) => store.heartbeat(engineId, info),
         trunkCredentials: (accountId, trunkId) => store.trunkCredentials(accountId, trunkId),
+        liveCallsOf: (engineId) => store.liveCallsOf(engineId),
+        liveCallsById: (ids) => store.liveCallsById(ids),
+        staleEngines: (olderThanMs) => store.staleEngines(olderThanMs),
+        claimEngine: (deadEngineId, byEngineId, olderThanMs) => store.claimEngine(deadEngineId, byEngineId, olderThanMs),
       },
     });
     runnerRef.current = runner;

@@ -179,9 +179,9 @@ export class Call {
   }
 
   /** The hang-up command: ends the call from whatever state it is in. False when already over. */
-  hangup(): boolean {
+  hangup(reason: EndReason = 'api_hangup'): boolean {
     if (this.isFinal) return false;
-    this.finish(this.current === 'connected' ? 'completed' : 'canceled', 'api_hangup');
+    this.finish(this.current === 'connected' ? 'completed' : 'canceled', reason);
     return true;
   }
 

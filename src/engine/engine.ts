@@ -6,8 +6,15 @@
 import { createRejectingAnswer, parseSdp, writeSdp } from '../sdp/index.js';
 import {
   serializeMessage,
+  inviteSnapshotOf,
+  sendOrphanedBye,
+  sendOrphanedCancel,
   systemClock,
   UserAgent,
+  type DialogSnapshot,
+  type InviteSnapshot,
+  type OnSent,
+  type OrphanedRequestResult,
   type Clock,
   type OutgoingInviteSession,
   type ServerLocator,
@@ -19,7 +26,7 @@ import {
   type UserAgentStats,
 } from '../sip/index.js';
 import { Call, type CallDependencies } from './call.js';
-import type { CallEvent, CallRequest, Flow, LegName, LegTarget } from './call-model.js';
+import type { CallEvent, CallRequest, EndReason, Flow, LegName, LegTarget } from './call-model.js';
 import { EngineError } from './errors.js';
 import type { RingbackSource } from './ringback-source.js';
 
@@ -50,6 +57,8 @@ export interface EngineOptions {
   onSipLog?: (callId: string, entry: SipLogEntry) => void;
   /** A listener, a peer or a bug threw; the engine carried on. */
   onError?: (error: unknown) => void;
+  /** A peer's re-INVITE may have changed a leg's dialog (its remote target): persist dialogSnapshot() again. */
+  onDialogChange?: (callId: string, leg: LegName) => void;
 }
 
 export interface EngineDefaults {
@@ -61,6 +70,13 @@ export interface EngineDefaults {
   /** While connected, an in-dialog OPTIONS to each leg this often, to find parties that vanished; 0: none. */
   keepaliveMs: number;
 }
+
+/**
+ * RFC 3326 Reason of the BYEs and CANCELs that end another engine's calls. Q.850 cause 41,
+ * "temporary failure" (a network fault of short duration): what a PBX shows for it fits a
+ * controller that went away, and no SIP response caused it.
+ */
+export const FAILOVER_REASON = 'Q.850;cause=41;text="controller failover"';
 
 const DEFAULTS: EngineDefaults = { flow: 'III', ringTimeoutMs: 30_000, maxDurationMs: 4 * 3600_000, maxRedirects: 3, keepaliveMs: 120_000 };
 
@@ -189,8 +205,44 @@ export class Engine {
   }
 
   /** Hangs up every live call (shutdown); the UA keeps running for their BYEs. */
-  hangupAll(): void {
-    for (const call of [...this.calls.values()]) call.hangup();
+  hangupAll(reason: EndReason = 'api_hangup'): void {
+    for (const call of [...this.calls.values()]) call.hangup(reason);
+  }
+
+  /**
+   * The dialog state another engine needs to BYE this leg if this process dies: the confirmed
+   * dialog of its session, once answered.
+   */
+  dialogSnapshot(callId: string, leg: LegName): DialogSnapshot | undefined {
+    const dialog = this.calls.get(callId)?.session(leg)?.dialog;
+    return dialog && dialog.state !== 'terminated' ? dialog.toJSON() : undefined;
+  }
+
+  /** What another engine needs to CANCEL this leg's INVITE if this process dies while it rings. */
+  inviteSnapshot(callId: string, leg: LegName): InviteSnapshot | undefined {
+    const session = this.calls.get(callId)?.session(leg);
+    const destination = session?.inviteDestination;
+    const invite = session?.currentInvite;
+    if (!session || !destination || !invite || (session.state !== 'calling' && session.state !== 'proceeding')) return undefined;
+    try {
+      return inviteSnapshotOf(invite, destination);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Ends a leg of a call another engine ran and left behind (it died): a BYE from the persisted
+   * dialog through this engine's SIP stack, with an RFC 3326 Reason. Resolves once the BYE
+   * transaction has its final response (a 481 or a 408 included: the leg is gone either way).
+   */
+  endOrphanedLeg(snapshot: DialogSnapshot, reason: string = FAILOVER_REASON, onSent?: OnSent): Promise<OrphanedRequestResult> {
+    return sendOrphanedBye(this.userAgent, snapshot, { clock: this.clock, headers: [['reason', reason]], ...(onSent ? { onSent } : {}) });
+  }
+
+  /** The same for a leg that was still ringing: a CANCEL of its INVITE. */
+  cancelOrphanedLeg(invite: InviteSnapshot, reason: string = FAILOVER_REASON, onSent?: OnSent): Promise<OrphanedRequestResult> {
+    return sendOrphanedCancel(this.userAgent, invite, reason, onSent);
   }
 
   close(): void {
@@ -210,6 +262,18 @@ export class Engine {
 
   private legStarted(call: Call, leg: LegName, session: OutgoingInviteSession): void {
     this.legsBySipCallId.set(session.callId, { call, leg });
+    const onDialogChange = this.options.onDialogChange;
+    if (onDialogChange) {
+      // The Call answers the re-INVITE; by now the dialog has taken its Contact (RFC 3261 §12.2.2).
+      session.on('reinvite', () => {
+        if (call.session(leg) !== session) return;
+        try {
+          onDialogChange(call.id, leg);
+        } catch (error) {
+          this.reportError(error);
+        }
+      });
+    }
   }
 
   private finished(call: Call): void {

@@ -96,6 +96,7 @@ export async function insertCall(pool: pg.Pool, insert: CallInsert): Promise<Cal
     sipReason: null,
     sipCallId: null,
     dialog: null,
+    invite: null,
     answeredAt: null,
     endedAt: null,
   });

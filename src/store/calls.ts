@@ -130,6 +130,17 @@ export class CallRepository {
     return rows.map(toCall);
   }
 
+  /** The unfinished calls among `ids`, with their legs and dialogs, oldest first. */
+  async liveCallsById(ids: readonly string[]): Promise<Call[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.call.findMany({
+      where: { id: { in: [...ids] }, status: { notIn: finalStatuses } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: { legs: true },
+    });
+    return rows.map(toCall);
+  }
+
   /**
    * Moves a live call from one owner to another, atomically: true when it was `fromEngineId`'s
    * (null: nobody's) and is now `toEngineId`'s; false when someone else got there first or it ended.

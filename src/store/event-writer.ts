@@ -53,6 +53,8 @@ export interface LegUpdate {
   endedAt?: Date | null;
   /** The leg's DialogSnapshot (src/sip/dialog/dialog-snapshot.ts), JSON-serialisable. */
   dialog?: object | null;
+  /** The leg's InviteSnapshot (src/sip/ua/orphaned-requests.ts) while it rings, JSON-serialisable. */
+  invite?: object | null;
 }
 
 export interface CallChange {
@@ -119,7 +121,7 @@ interface PreparedSipLine {
 }
 
 const CALL_FIELDS = ['status', 'endReason', 'sipCode', 'sipReason', 'failedLeg', 'connectedAt', 'endedAt', 'engineId'] as const;
-const LEG_FIELDS = ['status', 'sipCode', 'sipReason', 'sipCallId', 'answeredAt', 'endedAt', 'dialog'] as const;
+const LEG_FIELDS = ['status', 'sipCode', 'sipReason', 'sipCallId', 'answeredAt', 'endedAt', 'dialog', 'invite'] as const;
 
 /** `patch ? 'field'`: the field was given (even as null); otherwise the column keeps its value. */
 function assign(column: string, field: string, alias: string, cast = ''): string {
@@ -159,7 +161,8 @@ WITH cu AS (
     ${assign('sip_call_id', 'sipCallId', 'lu')},
     ${assign('answered_at', 'answeredAt', 'lu', 'timestamptz')},
     ${assign('ended_at', 'endedAt', 'lu', 'timestamptz')},
-    dialog = CASE WHEN lu.patch ? 'dialog' THEN NULLIF(lu.patch->'dialog', 'null'::jsonb) ELSE t.dialog END
+    dialog = CASE WHEN lu.patch ? 'dialog' THEN NULLIF(lu.patch->'dialog', 'null'::jsonb) ELSE t.dialog END,
+    invite = CASE WHEN lu.patch ? 'invite' THEN NULLIF(lu.patch->'invite', 'null'::jsonb) ELSE t.invite END
   FROM lu JOIN c ON c.id = lu.call_id AND c.account_id = lu.account_id
   WHERE t.call_id = lu.call_id AND t.name = lu.name
   RETURNING t.call_id

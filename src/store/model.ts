@@ -141,6 +141,8 @@ export interface Leg {
   sipCallId: string | null;
   /** The persisted DialogSnapshot (src/sip/dialog/dialog-snapshot.ts): pass it to readSnapshot(). */
   dialog: JsonObject | null;
+  /** The persisted InviteSnapshot (src/sip/ua/orphaned-requests.ts) while the leg rang. */
+  invite: JsonObject | null;
   answeredAt: Date | null;
   endedAt: Date | null;
 }

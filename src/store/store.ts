@@ -176,6 +176,10 @@ export class Store {
   liveCallsOf(engineId: string): Promise<Call[]> {
     return this.calls.liveCallsOf(engineId);
   }
+  /** Unfinished calls by id (any account's: for the engine that took them over). */
+  liveCallsById(ids: readonly string[]): Promise<Call[]> {
+    return this.calls.liveCallsById(ids);
+  }
   claimCall(callId: string, fromEngineId: string | null, toEngineId: string): Promise<boolean> {
     return this.calls.claimCall(callId, fromEngineId, toEngineId);
   }
@@ -193,8 +197,11 @@ export class Store {
   }
 
   // Engines
-  heartbeat(engineId: string, beat: EngineHeartbeat): Promise<void> {
+  heartbeat(engineId: string, beat: EngineHeartbeat): Promise<'refreshed' | 'registered'> {
     return this.engines.heartbeat(engineId, beat);
+  }
+  claimEngine(deadEngineId: string, byEngineId: string, olderThanMs: number): Promise<string[] | null> {
+    return this.engines.claimEngine(deadEngineId, byEngineId, olderThanMs);
   }
   staleEngines(olderThanMs: number): Promise<Engine[]> {
     return this.engines.staleEngines(olderThanMs);

@@ -94,6 +94,13 @@ export class TransactionLayer {
     return counts;
   }
 
+  /** Client transactions still waiting for a final response (a shutdown waits for its BYEs and CANCELs). */
+  get awaitingFinalResponse(): number {
+    let waiting = 0;
+    for (const t of this.clients.values()) if (t.state === 'calling' || t.state === 'trying' || t.state === 'proceeding') waiting++;
+    return waiting;
+  }
+
   // ---- client side ------------------------------------------------------------------------
 
   /** Sends an INVITE in a new INVITE client transaction; the top Via (new branch) is added here. */

@@ -25,3 +25,13 @@ export {
 } from './incoming-invite-session.js';
 export { Invite2xxRetransmission, type Invite2xxRetransmissionState } from './invite-2xx-retransmission.js';
 export { checkRequest, optionsResponse, defaultCapabilities, type UasCapabilities, type UasCheckOptions } from './uas-checks.js';
+export {
+  sendOrphanedBye,
+  sendOrphanedCancel,
+  inviteSnapshotOf,
+  DEFAULT_ORPHAN_CSEQ_MARGIN,
+  type InviteSnapshot,
+  type OrphanedByeOptions,
+  type OrphanedRequestResult,
+  type OnSent,
+} from './orphaned-requests.js';

@@ -310,6 +310,11 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     return this.invite;
   }
 
+  /** Where the INVITE in progress went, while a CANCEL may still be sent for it (§9.1: to the same place). */
+  get inviteDestination(): Destination | undefined {
+    return this.transaction?.destination;
+  }
+
   /** The final response to the INVITE, once there is one. */
   get response(): SipResponse | undefined {
     if (this.finalResponse !== undefined) return this.finalResponse;
