@@ -23,7 +23,7 @@ import { callRoutes } from './api/routes/calls.js';
 import { publicButtonRoutes, RefusalCounter } from './api/routes/public-buttons.js';
 import { webAssets } from './api/web-assets.js';
 import { trunkRoutes } from './api/routes/trunks.js';
-import { createApp } from './api/index.js';
+import { ApiProblem, createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createUdpRingbackSocket, RingbackPlayer } from './engine/ringback/index.js';
 import { Engine } from './engine/index.js';
@@ -37,7 +37,7 @@ import {
   TransportLayer,
 } from './sip/index.js';
 import { ServiceMetrics } from './metrics/index.js';
-import { ensureDatabase, migrate, Store } from './store/index.js';
+import { ensureDatabase, isConnectionFailure, migrate, Store } from './store/index.js';
 
 const PRODUCT = 'click-to-dial/0.1';
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -192,6 +192,9 @@ export async function startService(config: Config, logger: Logger = pino({ level
     const refusals = new RefusalCounter((reason) => metrics.observeButtonRefusal(reason));
     const app = createApp({
       metrics: () => metrics.exposition(),
+      // PostgreSQL out of reach (restarting): 503 and a retry, not a 500 (nothing was written).
+      mapError: (error) =>
+        isConnectionFailure(error) ? new ApiProblem('service_unavailable', { detail: 'the database cannot be reached: retry in a moment', headers: { 'Retry-After': '2' } }) : undefined,
       authenticate: (secret) => store.authenticate(secret),
       ready: async () => {
         const checks: Record<string, { ok: boolean; detail?: string }> = {};

@@ -221,6 +221,8 @@ export class EngineRunner {
   private async originate(job: Job<OriginateJob>): Promise<void> {
     const data = job.data;
     if (this.draining) throw new Error('draining: the call goes back to the queue for another engine');
+    // Placed here already (a stalled job delivered again): nothing to do.
+    if (this.calls.has(data.callId)) return;
     // The database says who owns the call: a call canceled while queued, or taken by another
     // engine after a stalled job, is not placed twice.
     if (!(await this.options.store.claimQueuedCall(data.callId, this.options.engineId))) return;

@@ -82,6 +82,12 @@ export class FailoverMonitor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
   private stopped = false;
+  /**
+   * Since when the database has answered this monitor without a break. Heartbeats stop for
+   * everyone while PostgreSQL is out of reach: right after it is back every engine looks silent,
+   * so no engine is judged before the others had failoverMs of working database to beat in.
+   */
+  private healthySince: number | undefined = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: FailoverMonitorOptions) {}
 
@@ -109,7 +115,17 @@ export class FailoverMonitor {
   async sweep(): Promise<string[]> {
     const { engineId, failoverMs, store } = this.options;
     const taken: string[] = [];
-    for (const dead of await store.staleEngines(failoverMs)) {
+    let stale: { id: string }[];
+    try {
+      stale = await store.staleEngines(failoverMs);
+    } catch (error) {
+      this.healthySince = undefined;
+      throw error;
+    }
+    const now = Date.now();
+    this.healthySince ??= now;
+    if (now - this.healthySince < failoverMs) return taken;
+    for (const dead of stale) {
       if (dead.id === engineId) continue;
       const callIds = await store.claimEngine(dead.id, engineId, failoverMs);
       if (callIds === null) continue;

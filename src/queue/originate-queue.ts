@@ -31,6 +31,10 @@ export class CallQueues {
       // the database's call row is what really makes a retry harmless.
       removeOnComplete: { age: 600, count: 100_000 },
       removeOnFail: { age: 86_400 },
+      // An attempt that fails (PostgreSQL out of reach, a draining engine) is tried again, by any
+      // engine, for about 3 minutes; the claim in the database keeps a retry from dialling twice.
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 200 },
     });
   }
 

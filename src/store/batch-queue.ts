@@ -4,6 +4,11 @@
  * writes of one call are committed in the order they were made, across batches too. A batch that
  * fails is retried once split by group (one group a call), so that one call's bad write costs only
  * that call's writes; those are rejected and reported, never dropped in silence.
+ *
+ * A batch that fails because the database cannot be reached (`unavailable(error)`) is not split
+ * nor rejected: it goes back to the head of the line and is tried again, backing off from 100 ms
+ * to 5 s, while new writes wait behind it (up to `maxWaiting`, past which they are refused), so
+ * that a database restart loses nothing and keeps every call's order.
  */
 import { WriterClosed } from './errors.js';
 
@@ -20,6 +25,12 @@ export interface BatchQueueOptions<T> {
   write(items: readonly T[]): Promise<ReadonlyMap<string, unknown> | void>;
   /** One group's writes are lost: report it, and give the error their promises reject with. */
   lost(group: string, items: readonly T[], cause: unknown): Error;
+  /** The failure means the database is out of reach now: wait it out. Default: never. */
+  unavailable?(error: unknown): boolean;
+  /** While it is, writes kept at most; more are refused (lost). Default 200,000. */
+  maxWaiting?: number;
+  /** Told once when an outage starts (with its error) and once when it ends (undefined). */
+  onOutage?(error: unknown | undefined): void;
 }
 
 export interface BatchQueueStats {
@@ -33,6 +44,8 @@ export interface BatchQueueStats {
   lost: number;
   /** Items waiting now. */
   waiting: number;
+  /** Attempts of a batch that found the database out of reach. */
+  outageRetries: number;
 }
 
 interface Waiting<T> {
@@ -47,12 +60,17 @@ export class BatchQueue<T> {
   private running = false;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly counts = { batches: 0, written: 0, splitRetries: 0, lost: 0 };
+  private readonly counts = { batches: 0, written: 0, splitRetries: 0, lost: 0, outageRetries: 0 };
+  private backoffMs = 0;
 
   constructor(private readonly options: BatchQueueOptions<T>) {}
 
   push(item: T): Promise<void> {
     if (this.closed) return Promise.reject(new WriterClosed());
+    if (this.backoffMs > 0 && this.waiting.length >= (this.options.maxWaiting ?? 200_000)) {
+      this.counts.lost++;
+      return Promise.reject(this.options.lost(this.options.groupOf(item), [item], new Error('the database is out of reach and too many writes wait for it')));
+    }
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       if (this.waiting.length >= this.options.maxBatch) this.kick();
@@ -111,11 +129,25 @@ export class BatchQueue<T> {
     let refused: ReadonlyMap<string, unknown> | void;
     try {
       refused = await this.options.write(batch.map((entry) => entry.item));
-    } catch {
+    } catch (error) {
+      if (this.options.unavailable?.(error)) {
+        // Back to the head of the line, in order; tried again after a pause.
+        this.counts.batches--;
+        this.counts.outageRetries++;
+        if (this.backoffMs === 0) this.options.onOutage?.(error);
+        this.backoffMs = Math.min(5000, Math.max(100, this.backoffMs * 2));
+        this.waiting.unshift(...batch);
+        await new Promise((resolve) => setTimeout(resolve, this.backoffMs));
+        return;
+      }
       // The batch's own error is not reported: each group's retry reports what it hits itself.
       this.counts.splitRetries++;
       await this.retrySplit(batch);
       return;
+    }
+    if (this.backoffMs > 0) {
+      this.backoffMs = 0;
+      this.options.onOutage?.(undefined);
     }
     this.settle(batch, refused);
   }

@@ -156,7 +156,9 @@ export class CallRepository {
   /** Takes a call that is still queued and nobody's, for the engine that will place it. */
   async claimQueuedCall(callId: string, engineId: string): Promise<boolean> {
     // Raw SQL: once per call, on the way to its first INVITE.
-    const { rowCount } = await this.pool.query(`UPDATE call SET engine_id = $2 WHERE id = $1 AND engine_id IS NULL AND status = 'queued'`, [callId, engineId]);
+    // Taking it again is allowed to the engine that has it (its job retried after a failure between
+    // the claim and the dial, PostgreSQL out of reach); the runner knows whether it dialled already.
+    const { rowCount } = await this.pool.query(`UPDATE call SET engine_id = $2 WHERE id = $1 AND (engine_id IS NULL OR engine_id = $2) AND status = 'queued'`, [callId, engineId]);
     return rowCount === 1;
   }
 

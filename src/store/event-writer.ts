@@ -8,6 +8,7 @@
  * Raw `pg`, not Prisma: building and binding multi-row statements ourselves costs a fraction of the
  * CPU Prisma spends per row, and the hot path has to leave the CPU to SIP.
  */
+import { isConnectionFailure } from './connection-failure.js';
 import type pg from 'pg';
 import { BatchQueue, type BatchQueueStats } from './batch-queue.js';
 import type { WallClock } from './clock.js';
@@ -90,6 +91,8 @@ export interface EventWriterOptions {
    * returned rejects too, but a caller may not be waiting on it: this is where it is not silent.
    */
   onError?: (error: StoreError) => void;
+  /** PostgreSQL went out of reach (with the error), or came back (undefined): writes wait meanwhile. */
+  onOutage?: (error: unknown | undefined) => void;
 }
 
 export interface EventWriterStats {
@@ -208,6 +211,9 @@ export class EventWriter {
       groupOf: groupOfChange,
       write: (batch) => this.writeChanges(batch),
       lost: (_group, items, cause) => this.report(new EventWriteFailed(items[0]?.callId ?? '', items.length, 'changes', { cause })),
+      // PostgreSQL restarting: the changes wait for it, in order, instead of being lost.
+      unavailable: isConnectionFailure,
+      onOutage: (error) => options.onOutage?.(error),
     });
     this.sipLines = new BatchQueue<PreparedSipLine>({
       flushDelayMs,
@@ -218,6 +224,7 @@ export class EventWriter {
         await this.writeSipLog(batch);
       },
       lost: (callId, items, cause) => this.report(new EventWriteFailed(callId, items.length, 'sip log', { cause })),
+      unavailable: isConnectionFailure,
     });
   }
 

@@ -17,6 +17,7 @@ export type { ClaimOutboxOptions } from './outbox.js';
 export type { WallClock } from './clock.js';
 export * from './model.js';
 export * from './errors.js';
+export { isConnectionFailure } from './connection-failure.js';
 export { ensureDatabase, dropDatabase } from './database.js';
 export { migrate, DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult } from './migrator.js';
 export { DEFAULT_BUTTON_COLORS, DEFAULT_BUTTON_LIMITS } from './buttons.js';
