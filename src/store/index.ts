@@ -19,3 +19,6 @@ export * from './model.js';
 export * from './errors.js';
 export { ensureDatabase, dropDatabase } from './database.js';
 export { migrate, DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult } from './migrator.js';
+export { WebhookDeliveryStore, deliveryId, deliveryTarget, type WebhookDeliveryStoreOptions } from './webhook-deliveries.js';
+export { WebhookEndpointRepository, PREVIOUS_SECRET_VALID_MS } from './webhook-endpoints.js';
+export { callView, type CallView, type CallLegView } from './call-view.js';

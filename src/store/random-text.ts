@@ -26,7 +26,7 @@ export function randomBase62(length: number): string {
   return text;
 }
 
-export type IdPrefix = 'acc' | 'key' | 'trk' | 'call' | 'evt';
+export type IdPrefix = 'acc' | 'key' | 'trk' | 'call' | 'evt' | 'whe' | 'whd';
 
 /** `call_` + 22 base62 characters: 131 random bits. */
 export function newId(prefix: IdPrefix): string {
@@ -49,4 +49,12 @@ export function newWebhookSecret(): string {
   const bytes = Buffer.alloc(32);
   randomFillSync(bytes);
   return `whsec_${bytes.toString('base64')}`;
+}
+
+/** `prefix_` + 22 base62 characters derived from `parts` (SHA-256): the same parts, the same id. */
+export function derivedId(prefix: IdPrefix, ...parts: string[]): string {
+  const digest = createHash('sha256').update(parts.join('\u0000'), 'utf8').digest();
+  let text = '';
+  for (let index = 0; text.length < 22; index += 1) text += BASE62[digest[index % digest.length]! % 62];
+  return `${prefix}_${text}`;
 }

@@ -34,6 +34,9 @@ import { OutboxReader, type ClaimOutboxOptions } from './outbox.js';
 import { createPrismaClient, type PrismaClient } from './prisma-client.js';
 import { SecretBox } from './secret-box.js';
 import { TrunkRepository } from './trunks.js';
+import { toCall } from './records.js';
+import { WebhookDeliveryStore, type WebhookDeliveryStoreOptions } from './webhook-deliveries.js';
+import { WebhookEndpointRepository } from './webhook-endpoints.js';
 
 export interface StoreOptions {
   /** postgresql://user:password@host:port/database */
@@ -47,6 +50,7 @@ export interface StoreOptions {
   /** Connections of the event writer's pool (a batch in flight, the outbox relay, retries). Default 6. */
   writerPoolSize?: number;
   eventWriter?: Omit<EventWriterOptions, 'onError'>;
+  webhookDeliveries?: Omit<WebhookDeliveryStoreOptions, 'onError'>;
   apiKeys?: ApiKeyOptions;
   /**
    * Lost writes of the event writer and errors of idle pooled connections. Default:
@@ -60,6 +64,10 @@ export class Store {
   readonly events: EventWriter;
   /** For the webhook relay: claim events, complete them once enqueued. */
   readonly outbox: OutboxReader;
+  /** Webhook endpoints, their secrets, the account's secret, and deliveries as the API reads them. */
+  readonly webhookEndpoints: WebhookEndpointRepository;
+  /** The webhooks role's hot path: deliveries created per outbox batch, attempts recorded in batches. */
+  readonly webhookDeliveries: WebhookDeliveryStore;
   private readonly prisma: PrismaClient;
   private readonly pool: pg.Pool;
   private readonly writerPool: pg.Pool;
@@ -89,6 +97,8 @@ export class Store {
     this.engines = new EngineRegistry(this.prisma, clock);
     this.events = new EventWriter(this.writerPool, clock, { ...options.eventWriter, onError: onError as (error: StoreError) => void });
     this.outbox = new OutboxReader(this.writerPool, clock);
+    this.webhookEndpoints = new WebhookEndpointRepository(this.prisma, clock, box);
+    this.webhookDeliveries = new WebhookDeliveryStore(this.writerPool, clock, { ...options.webhookDeliveries, onError: onError as (error: StoreError) => void });
   }
 
   /** One round trip to PostgreSQL (readiness checks); rejects when it does not answer. */
@@ -161,6 +171,12 @@ export class Store {
   sipLog(accountId: string, id: string): Promise<SipMessageRecord[] | null> {
     return this.calls.sipLog(accountId, id);
   }
+  /** Calls by id, whatever their account (the webhook dispatcher's batch read); missing ids are left out. */
+  async callsById(ids: readonly string[]): Promise<Call[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.call.findMany({ where: { id: { in: [...ids] } }, include: { legs: true } });
+    return rows.map(toCall);
+  }
   liveCallsOf(engineId: string): Promise<Call[]> {
     return this.calls.liveCallsOf(engineId);
   }
@@ -206,6 +222,7 @@ export class Store {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.events.close();
+      await this.webhookDeliveries.close();
       await this.prisma.$disconnect();
       await Promise.all([this.pool.end(), this.writerPool.end()]);
     })();
