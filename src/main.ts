@@ -18,6 +18,7 @@ import { pino, type Logger } from 'pino';
 import { apiKeyRoutes } from './api/routes/api-keys.js';
 import { callRoutes } from './api/routes/calls.js';
 import { trunkRoutes } from './api/routes/trunks.js';
+import { webhookRoutes } from './api/routes/webhooks.js';
 import { createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createUdpRingbackSocket, RingbackPlayer } from './engine/ringback/index.js';
@@ -32,6 +33,7 @@ import {
   TransportLayer,
 } from './sip/index.js';
 import { ensureDatabase, migrate, Store } from './store/index.js';
+import { checkDestination, DeliveryQueue, DestinationRefused, WebhookCommands, WebhooksRole, type WebhooksRoleOptions } from './webhooks/index.js';
 
 const PRODUCT = 'click-to-dial/0.1';
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +43,7 @@ export interface RunningService {
   store: Store;
   http?: { server: Server; port: number; app: Express };
   sip?: { transport: TransportLayer; engine: Engine; runner: EngineRunner; address: string; port: number };
+  webhooks?: WebhooksRole;
   /** Ends the roles: stops taking calls, drains live ones for up to `drainMs`, closes connections. */
   stop(drainMs?: number): Promise<void>;
 }
@@ -60,6 +63,8 @@ function secretsKey(config: Config, logger: Logger): Buffer {
 export interface ServiceHooks {
   /** An engine took a call and started it (benchmarks, tests): the job and Date.now() then. */
   onCallStarted?: EngineRunnerOptions['onCallStarted'];
+  /** Every webhook attempt (benchmarks, tests). */
+  onWebhookAttempt?: NonNullable<WebhooksRoleOptions['worker']>['onAttempt'];
 }
 
 export async function startService(config: Config, logger: Logger = pino({ level: config.logLevel }), hooks: ServiceHooks = {}): Promise<RunningService> {
@@ -140,6 +145,17 @@ export async function startService(config: Config, logger: Logger = pino({ level
 
   if (config.roles.includes('api')) {
     const queues = new CallQueues(redis('api-queues'));
+    const webhookQueue = new DeliveryQueue(redis('api-webhooks'), config.webhooks.queueName);
+    const refusedUrl = async (url: string): Promise<string | null> => {
+      if (config.webhooks.allowPrivate) return null;
+      try {
+        await checkDestination(url, { allowPrivate: false });
+        return null;
+      } catch (error) {
+        // A host that does not resolve yet is accepted: every delivery checks again.
+        return error instanceof DestinationRefused && error.reason !== 'unresolvable' ? error.reason : null;
+      }
+    };
     const readyRedis = redis('api-ready');
     const app = createApp({
       authenticate: (secret) => store.authenticate(secret),
@@ -156,7 +172,12 @@ export async function startService(config: Config, logger: Logger = pino({ level
         if (config.roles.includes('engine')) checks.sip = { ok: service.sip !== undefined };
         return { ok: Object.values(checks).every((check) => check.ok), checks };
       },
-      registerRoutes: [callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }), trunkRoutes(store), apiKeyRoutes(store)],
+      registerRoutes: [
+        callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }),
+        trunkRoutes(store),
+        apiKeyRoutes(store),
+        webhookRoutes({ store, commands: new WebhookCommands(store, webhookQueue), refusedUrl }),
+      ],
       logger: logger.child({ component: 'api' }),
     });
     const server = await new Promise<Server>((resolve, reject) => {
@@ -170,11 +191,24 @@ export async function startService(config: Config, logger: Logger = pino({ level
     stoppers.unshift(async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queues.close();
+      await webhookQueue.close();
     });
   }
 
   if (config.roles.includes('webhooks')) {
-    logger.info('webhooks role: events are kept in the outbox for delivery');
+    const webhookLog = logger.child({ component: 'webhooks' });
+    const role = new WebhooksRole({
+      store,
+      settings: config.webhooks,
+      connect: redis,
+      onError: (error) => webhookLog.error({ err: error }, 'webhooks role error'),
+      ...(hooks.onWebhookAttempt ? { worker: { onAttempt: hooks.onWebhookAttempt } } : {}),
+    });
+    role.start();
+    service.webhooks = role;
+    webhookLog.info({ queue: config.webhooks.queueName, allowPrivate: config.webhooks.allowPrivate }, 'webhooks role: delivering the outbox');
+    // Before the store closes (the stoppers run in order; the API's is first).
+    stoppers.push(() => role.stop());
   }
 
   service.stop = async (drainMs = config.engine.drainMs) => {

@@ -21,4 +21,5 @@ export { ensureDatabase, dropDatabase } from './database.js';
 export { migrate, DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult } from './migrator.js';
 export { WebhookDeliveryStore, deliveryId, deliveryTarget, type WebhookDeliveryStoreOptions } from './webhook-deliveries.js';
 export { WebhookEndpointRepository, PREVIOUS_SECRET_VALID_MS } from './webhook-endpoints.js';
+export { newWebhookEventId } from './random-text.js';
 export { callView, type CallView, type CallLegView } from './call-view.js';

@@ -58,3 +58,8 @@ export function derivedId(prefix: IdPrefix, ...parts: string[]): string {
   for (let index = 0; text.length < 22; index += 1) text += BASE62[digest[index % digest.length]! % 62];
   return `${prefix}_${text}`;
 }
+
+/** The id of an event that is not a call's (`webhook.endpoint.disabled`, `webhook.test`): `evt_…` like call events. */
+export function newWebhookEventId(): string {
+  return newId('evt');
+}

@@ -22,6 +22,8 @@ const check = createSchemaCheck(contract);
 function concretePath(path: string): string {
   if (path.startsWith('/v1/calls/')) return path.replace('{id}', 'call_8f3a2b1c9d4e5f60');
   if (path.startsWith('/v1/trunks/')) return path.replace('{id}', 'trk_4f9a1c2b7e');
+  if (path.startsWith('/v1/webhook-endpoints/')) return path.replace('{id}', 'whe_7Hq2LkP9sVx4Rb1Tn6Wm3c');
+  if (path.startsWith('/v1/webhook-deliveries/')) return path.replace('{id}', 'whd_Rb1Tn6Wm3c7Hq2LkP9sVx4');
   return path.replace('{id}', 'key_9d8c7b6a5f');
 }
 
@@ -72,6 +74,7 @@ describe('openapi.yaml', () => {
     assert.deepEqual(operations, [
       'DELETE /v1/api-keys/{id} deleteApiKey',
       'DELETE /v1/trunks/{id} deleteTrunk',
+      'DELETE /v1/webhook-endpoints/{id} deleteWebhookEndpoint',
       'GET /healthz getHealth',
       'GET /readyz getReadiness',
       'GET /v1/api-keys listApiKeys',
@@ -81,12 +84,24 @@ describe('openapi.yaml', () => {
       'GET /v1/calls/{id}/sip getCallSipLog',
       'GET /v1/trunks listTrunks',
       'GET /v1/trunks/{id} getTrunk',
+      'GET /v1/webhook-deliveries/{id} getWebhookDelivery',
+      'GET /v1/webhook-endpoints listWebhookEndpoints',
+      'GET /v1/webhook-endpoints/{id} getWebhookEndpoint',
+      'GET /v1/webhook-endpoints/{id}/deliveries listWebhookDeliveries',
+      'GET /v1/webhook-endpoints/{id}/secret getWebhookEndpointSecret',
+      'GET /v1/webhook-secret getAccountWebhookSecret',
       'PATCH /v1/trunks/{id} updateTrunk',
+      'PATCH /v1/webhook-endpoints/{id} updateWebhookEndpoint',
       'POST /v1/api-keys createApiKey',
       'POST /v1/calls createCall',
       'POST /v1/calls/{id}/hangup hangupCall',
       'POST /v1/calls/{id}/transfer transferCall',
       'POST /v1/trunks createTrunk',
+      'POST /v1/webhook-deliveries/{id}/retry retryWebhookDelivery',
+      'POST /v1/webhook-endpoints createWebhookEndpoint',
+      'POST /v1/webhook-endpoints/{id}/rotate-secret rotateWebhookEndpointSecret',
+      'POST /v1/webhook-endpoints/{id}/test sendTestWebhook',
+      'POST /v1/webhook-secret/rotate rotateAccountWebhookSecret',
     ]);
   });
 

@@ -1,0 +1,148 @@
+/**
+ * The outbox relay: takes call events from the outbox (written in the same statement as the state
+ * change they describe), makes one delivery per (event, destination) in PostgreSQL and one BullMQ
+ * job per delivery, and only then completes the outbox rows. Each step is idempotent (delivery
+ * ids derive from event and destination, job ids from delivery and attempt), so a relay that dies
+ * anywhere in between is simply redone by the next claim: nothing is lost, nothing is doubled.
+ * While Redis is down the jobs cannot be added, the outbox rows stay, and they are handed over
+ * when it is back.
+ *
+ * It also reconciles: a pending delivery long overdue whose job is not in Redis (Redis lost its
+ * data) gets its job again.
+ */
+import type { CallEventRecord, NewWebhookDelivery, Store } from '../store/index.js';
+import { jobFor, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
+import { callEventBody, subscribes } from './event-body.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  queue: DeliveryQueue;
+  /** Outbox rows per claim. Default 500. */
+  batchSize?: number;
+  /** Wait between claims when the outbox was empty, ms. Default 20. */
+  idleMs?: number;
+  /** A claim not completed this long is handed out again (its relay died), ms. Default 30000. */
+  reclaimAfterMs?: number;
+  /** Every this often, look for pending deliveries whose job Redis lost, ms. Default 30000. */
+  reconcileEveryMs?: number;
+  /** …those due this long ago and still pending, ms. Default 60000. */
+  overdueAfterMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface DispatcherStats {
+  events: number;
+  deliveries: number;
+  requeued: number;
+}
+
+export class Dispatcher {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private readonly counts: DispatcherStats = { events: 0, deliveries: 0, requeued: 0 };
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+    this.reconcileTimer = setInterval(() => void this.reconcile().catch((error: unknown) => this.report(error)), this.options.reconcileEveryMs ?? 30_000);
+    this.reconcileTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.wake?.();
+    await this.loop;
+  }
+
+  stats(): DispatcherStats {
+    return { ...this.counts };
+  }
+
+  /** One claim: events out of the outbox into deliveries and jobs. Returns how many events it moved. */
+  async dispatchOnce(): Promise<number> {
+    const { store } = this.options;
+    const events = await store.claimOutbox({ limit: this.options.batchSize ?? 500, reclaimAfterMs: this.options.reclaimAfterMs ?? 30_000 });
+    if (events.length === 0) return 0;
+    const calls = new Map((await store.callsById([...new Set(events.map((event) => event.callId))])).map((call) => [call.id, call]));
+    const endpoints = await store.webhookEndpoints.enabledWebhookEndpoints([...new Set(events.map((event) => event.accountId))]);
+    const deliveries: NewWebhookDelivery[] = [];
+    for (const event of events) {
+      const call = calls.get(event.callId);
+      if (!call) continue; // deleted with its account
+      const body = callEventBody(event, call);
+      const base = { accountId: event.accountId, eventId: event.id, eventType: event.type, callId: event.callId, body, eventAt: event.createdAt };
+      for (const endpoint of endpoints) {
+        if (endpoint.accountId === event.accountId && subscribes(endpoint.events, event.type)) deliveries.push({ ...base, endpointId: endpoint.id, url: null });
+      }
+      if (call.webhookUrl) deliveries.push({ ...base, endpointId: null, url: call.webhookUrl });
+    }
+    await this.enqueueNew(deliveries);
+    await store.completeOutbox(events.map((event: CallEventRecord) => event.id));
+    this.counts.events += events.length;
+    return events.length;
+  }
+
+  /** Creates deliveries (once) and adds the first attempt of those not yet attempted. */
+  async enqueueNew(deliveries: readonly NewWebhookDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const { store, queue } = this.options;
+    const toQueue = new Set(await store.webhookDeliveries.createDeliveries(deliveries));
+    if (toQueue.size === 0) return;
+    const pending = await store.webhookDeliveries.deliveries([...toQueue]);
+    await queue.add(pending.map((delivery) => ({ job: jobFor(delivery, 1) })));
+    this.counts.deliveries += pending.length;
+  }
+
+  /** Pending deliveries long overdue whose next attempt has no job (Redis lost it) get it back. */
+  async reconcile(): Promise<number> {
+    const { store, queue } = this.options;
+    const overdue = await store.webhookDeliveries.overdueDeliveries(new Date(Date.now() - (this.options.overdueAfterMs ?? 60_000)), 500);
+    const lost: { job: DeliveryJob }[] = [];
+    for (const delivery of overdue) {
+      const attempt = delivery.attempts + 1;
+      if (!(await queue.has(delivery.id, attempt))) lost.push({ job: jobFor(delivery, attempt) });
+    }
+    await queue.add(lost);
+    this.counts.requeued += lost.length;
+    return lost.length;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let moved = 0;
+      try {
+        moved = await this.dispatchOnce();
+        failures = 0;
+      } catch (error) {
+        // PostgreSQL or Redis is away: the claimed rows come back after reclaimAfterMs; try again, slower.
+        failures += 1;
+        this.report(error);
+      }
+      if (moved === 0 && this.running) {
+        const waitMs = failures > 0 ? Math.min(5000, 100 * 2 ** Math.min(failures, 6)) : (this.options.idleMs ?? 20);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  private report(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // nowhere left to report to
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Per-endpoint concurrency across every webhooks process: at most `limit` deliveries in flight to
+ * one receiver, so that a slow receiver holds `limit` worker slots, not all of them (BullMQ's
+ * groups, which do this, are a BullMQ Pro feature). A slot is a lease in a Redis sorted set scored
+ * by its expiry: a process killed mid-delivery leaks nothing, its leases lapse after `leaseMs`.
+ * Time comes from Redis (TIME) so that the hosts' clocks need not agree.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  return 1
+end
+return 0`;
+
+export interface ThrottleOptions {
+  limit: number;
+  /** Longer than the longest delivery (the send timeout plus a margin). */
+  leaseMs: number;
+  keyPrefix?: string;
+}
+
+export class EndpointThrottle {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: ThrottleOptions,
+  ) {
+    this.prefix = options.keyPrefix ?? 'ctd:webhooks:inflight:';
+    if (!Number.isInteger(options.limit) || options.limit < 1) throw new RangeError('the per-endpoint limit must be a positive whole number');
+  }
+
+  /** A lease token when a slot was free, null when `limit` deliveries to this receiver are in flight. */
+  async acquire(receiver: string): Promise<string | null> {
+    const token = randomBytes(8).toString('hex');
+    const got = await this.redis.eval(ACQUIRE, 1, this.prefix + receiver, this.options.leaseMs, this.options.limit, token);
+    return got === 1 ? token : null;
+  }
+
+  async release(receiver: string, token: string): Promise<void> {
+    await this.redis.zrem(this.prefix + receiver, token);
+  }
+}
