@@ -75,9 +75,17 @@ export class DeliveryQueue {
     );
   }
 
-  /** Whether the attempt's job still exists (waiting, delayed, active, or failed by the worker itself). */
+  /**
+   * Whether the attempt's job is still to run (waiting, delayed, active). A job that BullMQ gave
+   * up on (stalled too often: its workers kept dying) is removed, so that it can be added again.
+   */
   async has(deliveryId: string, attempt: number): Promise<boolean> {
-    return (await this.queue.getJob(deliveryJobId(deliveryId, attempt))) !== undefined;
+    const job = await this.queue.getJob(deliveryJobId(deliveryId, attempt));
+    if (job === undefined) return false;
+    const state = await job.getState();
+    if (state !== 'failed' && state !== 'completed' && state !== 'unknown') return true;
+    await job.remove().catch(() => undefined);
+    return false;
   }
 
   /** Makes a delayed attempt due now; false when there is no such delayed job. */

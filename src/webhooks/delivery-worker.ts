@@ -37,6 +37,8 @@ export interface DeliveryWorkerOptions {
   concurrency?: number;
   /** An endpoint's URL, state and secrets are re-read after this long, ms. Default 2000. */
   targetCacheMs?: number;
+  /** A job's lock; a worker that died holds its jobs this long before another takes them, ms. Default 30000. */
+  lockDurationMs?: number;
   /** A job that found its receiver's slots taken comes back after this long (± half), ms. Default 250. */
   throttleDelayMs?: number;
   clock?: () => Date;
@@ -67,8 +69,13 @@ export class DeliveryWorker {
     this.worker = new Worker<DeliveryJob>(this.options.queue.name, (job, token) => this.process(job, token), {
       connection: this.options.connection,
       concurrency: this.options.concurrency ?? 64,
-      // Longer than a send can take (the sender's own deadline ends it first).
-      lockDuration: 60_000,
+      // Longer than a send can take (the sender's own deadline ends it first); BullMQ renews it
+      // while the job runs, so it only bounds how long a dead worker's jobs wait for another.
+      lockDuration: this.options.lockDurationMs ?? 30_000,
+      stalledInterval: Math.max(1000, Math.round((this.options.lockDurationMs ?? 30_000) / 2)),
+      // A job whose workers die under it is given back this many times before BullMQ fails it
+      // (the dispatcher's reconciler then adds it again: PostgreSQL says it is still pending).
+      maxStalledCount: 5,
     });
     this.worker.on('error', (error) => this.report(error));
   }

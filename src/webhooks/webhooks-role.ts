@@ -39,7 +39,7 @@ export interface WebhooksRoleOptions {
   /** Each of the role's Redis connections is made by this factory (the worker's blocks). */
   connect: (name: string) => Redis;
   dispatcher?: Partial<Omit<DispatcherOptions, 'store' | 'queue'>>;
-  worker?: Partial<Pick<DeliveryWorkerOptions, 'onAttempt' | 'targetCacheMs' | 'throttleDelayMs' | 'clock'>>;
+  worker?: Partial<Pick<DeliveryWorkerOptions, 'onAttempt' | 'targetCacheMs' | 'throttleDelayMs' | 'clock' | 'lockDurationMs'>>;
   onError?: (error: unknown) => void;
 }
 
@@ -63,7 +63,8 @@ export class WebhooksRole {
       guard: new DestinationCache({ allowPrivate: settings.allowPrivate, ttlMs: 10_000 }),
       throttle: new EndpointThrottle(options.connect('webhooks-throttle'), {
         limit: settings.endpointConcurrency,
-        leaseMs: settings.timeoutMs + 30_000,
+        // Outlasts the longest send; a killed worker's slots come back after this.
+        leaseMs: settings.timeoutMs + 5_000,
         keyPrefix: `ctd:${settings.queueName}:inflight:`,
       }),
       schedule: new RetrySchedule({ delaysMs: settings.retryDelaysMs, disableAfterMs: settings.disableAfterMs }),
