@@ -25,6 +25,8 @@ export interface Config {
   http: { host: string; port: number };
   databaseUrl: string;
   redisUrl: string;
+  /** BullMQ's key prefix: deployments (and test runs) sharing one Redis keep apart by it. */
+  queuePrefix: string;
   /** Which roles this process runs. */
   roles: readonly Role[];
   /** Creates the first account and this key on start, when set (a newcomer can call the API at once). */
@@ -172,6 +174,12 @@ function delays(env: Environment, name: string, fallback: string, count: { min: 
   return parsed;
 }
 
+function queuePrefix(env: Environment): string {
+  const text = env.QUEUE_PREFIX === undefined || env.QUEUE_PREFIX === '' ? 'bull' : env.QUEUE_PREFIX;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) throw new ConfigError('QUEUE_PREFIX', 'expected 1 to 64 letters, digits, ., - or _');
+  return text;
+}
+
 function webhooks(env: Environment): WebhookConfig {
   const queueName = env.WEBHOOK_QUEUE === undefined || env.WEBHOOK_QUEUE === '' ? 'webhooks' : env.WEBHOOK_QUEUE;
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(queueName)) throw new ConfigError('WEBHOOK_QUEUE', 'expected 1 to 100 letters, digits, ., - or _');
@@ -201,6 +209,7 @@ export function loadConfig(env: Environment = process.env): Config {
     http: Object.freeze({ host: address(env, 'HTTP_HOST', '127.0.0.1'), port: port(env, 'HTTP_PORT', 3000) }),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres:postgres@127.0.0.1:5432/click_to_dial', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queuePrefix: queuePrefix(env),
     roles: roles(env),
     bootstrapApiKey: bootstrapKey(env),
     secretsKey: secretsKey(env),

@@ -121,6 +121,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       connect: redis,
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
+      queuePrefix: config.queuePrefix,
       onError: (error) => logger.error({ err: error }, 'engine role error'),
       ...(hooks.onCallStarted ? { onCallStarted: hooks.onCallStarted } : {}),
       store: {
@@ -144,8 +145,8 @@ export async function startService(config: Config, logger: Logger = pino({ level
   }
 
   if (config.roles.includes('api')) {
-    const queues = new CallQueues(redis('api-queues'));
-    const webhookQueue = new DeliveryQueue(redis('api-webhooks'), config.webhooks.queueName);
+    const queues = new CallQueues(redis('api-queues'), config.queuePrefix);
+    const webhookQueue = new DeliveryQueue(redis('api-webhooks'), config.webhooks.queueName, config.queuePrefix);
     const refusedUrl = async (url: string): Promise<string | null> => {
       if (config.webhooks.allowPrivate) return null;
       try {
@@ -199,7 +200,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
     const webhookLog = logger.child({ component: 'webhooks' });
     const role = new WebhooksRole({
       store,
-      settings: config.webhooks,
+      settings: { ...config.webhooks, queuePrefix: config.queuePrefix },
       connect: redis,
       onError: (error) => webhookLog.error({ err: error }, 'webhooks role error'),
       ...(hooks.onWebhookAttempt ? { worker: { onAttempt: hooks.onWebhookAttempt } } : {}),

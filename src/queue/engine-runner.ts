@@ -32,6 +32,8 @@ export interface EngineRunnerOptions {
   /** Originate jobs processed at once. Starting a call is quick; the call itself runs on. */
   concurrency?: number;
   heartbeatMs?: number;
+  /** BullMQ's key prefix (QUEUE_PREFIX); the same as the API's. */
+  queuePrefix?: string;
   onError?: (error: unknown) => void;
   /** Sees each call as it starts (tests, metrics): the job's acceptedAt and when the engine took it. */
   onCallStarted?: (job: OriginateJob, startedAt: number) => void;
@@ -80,12 +82,14 @@ export class EngineRunner {
     this.heartbeatTimer.unref();
     this.originateWorker = new Worker(ORIGINATE_QUEUE, (job: Job<OriginateJob>) => this.originate(job), {
       connection: this.connection('originate'),
+      ...(this.options.queuePrefix ? { prefix: this.options.queuePrefix } : {}),
       concurrency,
       // A job is done as soon as its call has started: nothing long-running holds its lock.
       lockDuration: 30_000,
     });
     this.commandWorker = new Worker(engineQueueName(engineId), (job: Job<EngineCommand>) => this.command(job.data), {
       connection: this.connection('commands'),
+      ...(this.options.queuePrefix ? { prefix: this.options.queuePrefix } : {}),
       concurrency: 64,
     });
     for (const worker of [this.originateWorker, this.commandWorker]) worker.on('error', (error) => this.report(error));

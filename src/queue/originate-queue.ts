@@ -7,8 +7,12 @@ export class CallQueues {
   private readonly originate: Queue;
   private readonly engineQueues = new Map<string, Queue>();
 
-  constructor(private readonly connection: Redis) {
-    this.originate = new Queue(ORIGINATE_QUEUE, { connection });
+  /** `prefix`: BullMQ's key prefix (QUEUE_PREFIX), so that deployments sharing a Redis do not take each other's jobs. */
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix?: string,
+  ) {
+    this.originate = new Queue(ORIGINATE_QUEUE, { connection, ...(prefix ? { prefix } : {}) });
   }
 
   /** Adds the call's originate job; its id is the call id, so adding it twice adds it once. */
@@ -40,7 +44,7 @@ export class CallQueues {
   async command(engineId: string, command: EngineCommand): Promise<void> {
     let queue = this.engineQueues.get(engineId);
     if (!queue) {
-      queue = new Queue(engineQueueName(engineId), { connection: this.connection });
+      queue = new Queue(engineQueueName(engineId), { connection: this.connection, ...(this.prefix ? { prefix: this.prefix } : {}) });
       this.engineQueues.set(engineId, queue);
     }
     await queue.add(command.type, command, { removeOnComplete: true, removeOnFail: { age: 3600 } });

@@ -46,8 +46,13 @@ export function jobFor(delivery: PendingWebhookDelivery, attempt: number): Deliv
 export class DeliveryQueue {
   readonly queue: Queue<DeliveryJob>;
 
-  constructor(connection: Redis, name: string = DEFAULT_WEBHOOK_QUEUE) {
-    this.queue = new Queue<DeliveryJob>(name, { connection });
+  constructor(connection: Redis, name: string = DEFAULT_WEBHOOK_QUEUE, prefix?: string) {
+    this.queue = new Queue<DeliveryJob>(name, { connection, ...(prefix ? { prefix } : {}) });
+  }
+
+  /** BullMQ's key prefix. */
+  get prefix(): string {
+    return this.queue.opts.prefix ?? 'bull';
   }
 
   get name(): string {

@@ -68,6 +68,7 @@ export class DeliveryWorker {
   start(): void {
     this.worker = new Worker<DeliveryJob>(this.options.queue.name, (job, token) => this.process(job, token), {
       connection: this.options.connection,
+      prefix: this.options.queue.prefix,
       concurrency: this.options.concurrency ?? 64,
       // Longer than a send can take (the sender's own deadline ends it first); BullMQ renews it
       // while the job runs, so it only bounds how long a dead worker's jobs wait for another.

@@ -17,8 +17,10 @@ import { RetrySchedule } from './retry-schedule.js';
 import { DestinationCache } from './ssrf-guard.js';
 
 export interface WebhookSettings {
-  /** The BullMQ queue's name (tests give each run its own). */
+  /** The BullMQ queue's name. */
   queueName: string;
+  /** BullMQ's key prefix (QUEUE_PREFIX); default `bull`. */
+  queuePrefix?: string;
   /** WEBHOOK_ALLOW_PRIVATE: send to loopback and private addresses (tests, development). */
   allowPrivate: boolean;
   /** Per attempt, connect to last byte, ms. */
@@ -51,7 +53,7 @@ export class WebhooksRole {
 
   constructor(options: WebhooksRoleOptions) {
     const { store, settings } = options;
-    this.queue = new DeliveryQueue(options.connect('webhooks-queue'), settings.queueName);
+    this.queue = new DeliveryQueue(options.connect('webhooks-queue'), settings.queueName, settings.queuePrefix);
     this.dispatcher = new Dispatcher({ store, queue: this.queue, ...options.dispatcher, ...(options.onError ? { onError: options.onError } : {}) });
     this.sender = new HttpSender({ timeoutMs: settings.timeoutMs, maxSocketsPerHost: Math.max(settings.endpointConcurrency, 1) });
     this.worker = new DeliveryWorker({
@@ -65,7 +67,7 @@ export class WebhooksRole {
         limit: settings.endpointConcurrency,
         // Outlasts the longest send; a killed worker's slots come back after this.
         leaseMs: settings.timeoutMs + 5_000,
-        keyPrefix: `ctd:${settings.queueName}:inflight:`,
+        keyPrefix: `${settings.queuePrefix ?? 'bull'}:${settings.queueName}:inflight:`,
       }),
       schedule: new RetrySchedule({ delaysMs: settings.retryDelaysMs, disableAfterMs: settings.disableAfterMs }),
       concurrency: settings.concurrency,
