@@ -61,6 +61,8 @@ export interface WebhookConfig {
   retryDelaysMs: readonly number[];
   /** An endpoint failing without a success for this long is disabled. */
   disableAfterMs: number;
+  /** How often pending deliveries are checked for jobs Redis lost (those overdue by twice this). */
+  reconcileMs: number;
 }
 
 export class ConfigError extends Error {
@@ -191,6 +193,7 @@ function webhooks(env: Environment): WebhookConfig {
     endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 10, 1, 256),
     retryDelaysMs: Object.freeze(delays(env, 'WEBHOOK_RETRY_DELAYS', '5s,5m,30m,2h,5h,10h,10h', { min: 0, max: 20 })),
     disableAfterMs: delays(env, 'WEBHOOK_DISABLE_AFTER', '5d', { min: 1, max: 1 })[0]!,
+    reconcileMs: integer(env, 'WEBHOOK_RECONCILE_MS', 30_000, 100, 3_600_000),
   });
 }
 

@@ -48,6 +48,8 @@ export class DeliveryQueue {
 
   constructor(connection: Redis, name: string = DEFAULT_WEBHOOK_QUEUE, prefix?: string) {
     this.queue = new Queue<DeliveryJob>(name, { connection, ...(prefix ? { prefix } : {}) });
+    // Connection errors are the connection's to report (main.ts logs them); operations fail on their own.
+    this.queue.on('error', () => undefined);
   }
 
   /** BullMQ's key prefix. */

@@ -33,6 +33,8 @@ export interface WebhookSettings {
   retryDelaysMs: readonly number[];
   /** An endpoint failing this long is disabled, ms. */
   disableAfterMs: number;
+  /** How often to look for pending deliveries whose job Redis lost (overdue by twice this), ms. Default 30000. */
+  reconcileMs?: number;
 }
 
 export interface WebhooksRoleOptions {
@@ -54,7 +56,8 @@ export class WebhooksRole {
   constructor(options: WebhooksRoleOptions) {
     const { store, settings } = options;
     this.queue = new DeliveryQueue(options.connect('webhooks-queue'), settings.queueName, settings.queuePrefix);
-    this.dispatcher = new Dispatcher({ store, queue: this.queue, ...options.dispatcher, ...(options.onError ? { onError: options.onError } : {}) });
+    const reconcileMs = settings.reconcileMs ?? 30_000;
+    this.dispatcher = new Dispatcher({ store, queue: this.queue, reconcileEveryMs: reconcileMs, overdueAfterMs: 2 * reconcileMs, ...options.dispatcher, ...(options.onError ? { onError: options.onError } : {}) });
     this.sender = new HttpSender({ timeoutMs: settings.timeoutMs, maxSocketsPerHost: Math.max(settings.endpointConcurrency, 1) });
     this.worker = new DeliveryWorker({
       store,
