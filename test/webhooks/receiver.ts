@@ -20,13 +20,15 @@ export interface Received {
   at: number;
 }
 
-export type Answer = (request: Received, count: number) => { status: number; body?: string } | 'hang';
+export type Answer = (request: Received, count: number) => { status: number; body?: string; delayMs?: number } | 'hang';
 
 export interface Receiver {
   url: string;
   received: Received[];
   /** Secrets to verify with (set once the endpoint is created). */
   secrets: string[];
+  /** Most requests it had open at once. */
+  maxConcurrent: number;
   /** Distinct webhook-ids seen. */
   ids(): Set<string>;
   waitFor(predicate: (received: Received[]) => boolean, timeoutMs?: number): Promise<void>;
@@ -40,6 +42,7 @@ export async function startReceiver(t: TestContext | undefined, answer: Answer =
     url: '',
     received,
     secrets: [],
+    maxConcurrent: 0,
     ids: () => new Set(received.map((item) => item.id)),
     async waitFor(predicate, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
@@ -50,7 +53,11 @@ export async function startReceiver(t: TestContext | undefined, answer: Answer =
     },
     close: async () => undefined,
   };
+  let open = 0;
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    open++;
+    receiver.maxConcurrent = Math.max(receiver.maxConcurrent, open);
+    response.on('close', () => open--);
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -78,8 +85,12 @@ export async function startReceiver(t: TestContext | undefined, answer: Answer =
         hanging.push(response);
         return;
       }
-      response.writeHead(verdict.status, { 'content-type': 'text/plain' });
-      response.end(verdict.body ?? '');
+      const respond = (): void => {
+        response.writeHead(verdict.status, { 'content-type': 'text/plain' });
+        response.end(verdict.body ?? '');
+      };
+      if (verdict.delayMs) setTimeout(respond, verdict.delayMs);
+      else respond();
     });
   });
   server.keepAliveTimeout = 30_000;
