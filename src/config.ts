@@ -190,7 +190,7 @@ function webhooks(env: Environment): WebhookConfig {
     allowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE', false),
     timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
     concurrency: integer(env, 'WEBHOOK_CONCURRENCY', 64, 1, 1024),
-    endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 10, 1, 256),
+    endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 20, 1, 256),
     retryDelaysMs: Object.freeze(delays(env, 'WEBHOOK_RETRY_DELAYS', '5s,5m,30m,2h,5h,10h,10h', { min: 0, max: 20 })),
     disableAfterMs: delays(env, 'WEBHOOK_DISABLE_AFTER', '5d', { min: 1, max: 1 })[0]!,
     reconcileMs: integer(env, 'WEBHOOK_RECONCILE_MS', 30_000, 100, 3_600_000),

@@ -56,9 +56,9 @@ WITH input AS (
   ON CONFLICT (event_id, target) DO NOTHING
   RETURNING id
 )
-SELECT id FROM inserted
-UNION
-SELECT w.id FROM webhook_delivery w JOIN input i ON i.id = w.id WHERE w.status = 'pending' AND w.attempts = 0`;
+SELECT id, true AS fresh FROM inserted
+UNION ALL
+SELECT w.id, false AS fresh FROM webhook_delivery w JOIN input i ON i.id = w.id WHERE w.status = 'pending' AND w.attempts = 0`;
 
 const RECORD_ATTEMPTS = `
 WITH a AS (
@@ -116,6 +116,11 @@ export class WebhookDeliveryStore {
    * need their first job: the new ones and the ones created earlier but never attempted.
    */
   async createDeliveries(deliveries: readonly NewWebhookDelivery[]): Promise<string[]> {
+    return (await this.createDeliveriesTelling(deliveries)).map((row) => row.id);
+  }
+
+  /** As createDeliveries, telling the ones created now (`fresh`) from those found unattempted. */
+  async createDeliveriesTelling(deliveries: readonly NewWebhookDelivery[]): Promise<Array<{ id: string; fresh: boolean }>> {
     if (deliveries.length === 0) return [];
     const rows = deliveries.map((delivery) => {
       const target = deliveryTarget(delivery);
@@ -132,8 +137,8 @@ export class WebhookDeliveryStore {
         event_at: delivery.eventAt.toISOString(),
       };
     });
-    const { rows: pending } = await this.pool.query<{ id: string }>(CREATE_DELIVERIES, [JSON.stringify(rows), this.clock()]);
-    return pending.map((row) => row.id);
+    const { rows: pending } = await this.pool.query<{ id: string; fresh: boolean }>(CREATE_DELIVERIES, [JSON.stringify(rows), this.clock()]);
+    return pending;
   }
 
   /** Deliveries by id (the reconciler re-queues them; retries and tests read them). */

@@ -21,7 +21,7 @@ import type { HttpSender, SendResult } from './http-sender.js';
 import type { RetrySchedule } from './retry-schedule.js';
 import { signatureHeaders } from './signer.js';
 import type { DestinationCache } from './ssrf-guard.js';
-import type { EndpointThrottle } from './endpoint-throttle.js';
+import { LocalGate, type EndpointThrottle } from './endpoint-throttle.js';
 
 export interface DeliveryWorkerOptions {
   store: Store;
@@ -39,7 +39,7 @@ export interface DeliveryWorkerOptions {
   targetCacheMs?: number;
   /** A job's lock; a worker that died holds its jobs this long before another takes them, ms. Default 30000. */
   lockDurationMs?: number;
-  /** A job that found its receiver's slots taken comes back after this long (± half), ms. Default 250. */
+  /** A job that found its receiver's slots taken comes back after this long (± half), ms. Default 100. */
   throttleDelayMs?: number;
   clock?: () => Date;
   /** Sees every attempt (tests, benchmarks). */
@@ -60,9 +60,17 @@ export class DeliveryWorker {
   private worker: Worker<DeliveryJob> | undefined;
   private readonly targets = new Map<string, { expiresAt: number; target: Promise<Target | null> }>();
   private readonly clock: () => Date;
+  private readonly gate: LocalGate;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.clock = options.clock ?? (() => new Date());
+    const concurrency = options.concurrency ?? 64;
+    this.gate = new LocalGate({
+      limit: options.throttle.limit,
+      // A saturated receiver may hold half of the worker's slots waiting, besides its own.
+      maxWaiters: Math.max(1, Math.floor(concurrency / 2)),
+      maxWaitMs: 1000,
+    });
   }
 
   start(): void {
@@ -99,30 +107,54 @@ export class DeliveryWorker {
       await this.record(data, { status: null, body: null, latencyMs: 0, error: 'endpoint disabled: not sent' }, target.url, 'failed', null);
       return;
     }
-    const lease = await this.options.throttle.acquire(target.receiver);
-    if (lease === null) {
-      const base = this.options.throttleDelayMs ?? 250;
+    const result = await this.sendThrottled(job, token, data, target);
+    await this.settle(data, target, result.at, result.result);
+  }
+
+  /**
+   * The send, inside the receiver's slot (this process's gate, then the lease shared by every
+   * process); the slot is held for the HTTP exchange only, not for the bookkeeping after it.
+   */
+  private async sendThrottled(job: Job<DeliveryJob>, token: string | undefined, data: DeliveryJob, target: Target): Promise<{ at: Date; result: SendResult }> {
+    const backOff = async (): Promise<never> => {
+      const base = this.options.throttleDelayMs ?? 100;
       await job.moveToDelayed(Date.now() + Math.round(base * (0.5 + Math.random())), token);
       throw new DelayedError();
+    };
+    if (!(await this.gate.enter(target.receiver))) return backOff();
+    let lease: string | null;
+    try {
+      lease = await this.options.throttle.acquire(target.receiver);
+    } catch (error) {
+      this.gate.leave(target.receiver);
+      throw error;
+    }
+    if (lease === null) {
+      this.gate.leave(target.receiver);
+      return backOff();
     }
     try {
-      await this.attempt(data, target);
+      const at = this.clock();
+      return { at, result: await this.send(data, target, at) };
     } finally {
-      await this.options.throttle.release(target.receiver, lease).catch((error: unknown) => this.report(error));
+      this.gate.leave(target.receiver);
+      this.options.throttle.release(target.receiver, lease).catch((error: unknown) => this.report(error));
     }
   }
 
-  private async attempt(data: DeliveryJob, target: Target): Promise<void> {
-    const { schedule, store } = this.options;
-    const at = this.clock();
-    let result: SendResult;
+  private async send(data: DeliveryJob, target: Target, at: Date): Promise<SendResult> {
     try {
       const destination = await this.options.guard.check(target.url);
-      result = await this.options.sender.send(destination, { ...signatureHeaders(data.eventId, at, data.body, target.secrets) }, data.body);
+      return await this.options.sender.send(destination, { ...signatureHeaders(data.eventId, at, data.body, target.secrets) }, data.body);
     } catch (error) {
       if (!(error instanceof DestinationRefused)) throw error;
-      result = { status: null, body: null, latencyMs: 0, error: error.message };
+      return { status: null, body: null, latencyMs: 0, error: error.message };
     }
+  }
+
+  /** What the attempt's outcome means: the record, the next attempt, the endpoint's health. */
+  private async settle(data: DeliveryJob, target: Target, at: Date, result: SendResult): Promise<void> {
+    const { schedule, store } = this.options;
     this.options.onAttempt?.(data, result);
     const verdict = schedule.verdict(data.attempt, result.status, at);
     await this.record(data, result, target.url, verdict.kind === 'retry' ? 'pending' : verdict.kind, verdict.kind === 'retry' ? verdict.at : null);

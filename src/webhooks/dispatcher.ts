@@ -10,7 +10,7 @@
  * It also reconciles: a pending delivery long overdue whose job is not in Redis (Redis lost its
  * data) gets its job again.
  */
-import type { CallEventRecord, NewWebhookDelivery, Store } from '../store/index.js';
+import { deliveryId, deliveryTarget, type CallEventRecord, type NewWebhookDelivery, type PendingWebhookDelivery, type Store } from '../store/index.js';
 import { jobFor, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
 import { callEventBody, subscribes } from './event-body.js';
 
@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** Wait between claims when the outbox was empty, ms. Default 20. */
   idleMs?: number;
+  /** Claims in flight at once (SKIP LOCKED keeps them apart), so one batch's Redis work overlaps the next's queries. Default 2. */
+  parallel?: number;
   /** A claim not completed this long is handed out again (its relay died), ms. Default 30000. */
   reclaimAfterMs?: number;
   /** Every this often, look for pending deliveries whose job Redis lost, ms. Default 30000. */
@@ -38,9 +40,9 @@ export interface DispatcherStats {
 
 export class Dispatcher {
   private running = false;
-  private loop: Promise<void> | undefined;
+  private loops: Promise<void>[] = [];
   private reconcileTimer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  private readonly wakers = new Set<() => void>();
   private readonly counts: DispatcherStats = { events: 0, deliveries: 0, requeued: 0 };
 
   constructor(private readonly options: DispatcherOptions) {}
@@ -48,7 +50,7 @@ export class Dispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    this.loops = Array.from({ length: this.options.parallel ?? 2 }, () => this.run());
     this.reconcileTimer = setInterval(() => void this.reconcile().catch((error: unknown) => this.report(error)), this.options.reconcileEveryMs ?? 30_000);
     this.reconcileTimer.unref();
   }
@@ -56,8 +58,8 @@ export class Dispatcher {
   async stop(): Promise<void> {
     this.running = false;
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
-    this.wake?.();
-    await this.loop;
+    for (const wake of this.wakers) wake();
+    await Promise.all(this.loops);
   }
 
   stats(): DispatcherStats {
@@ -69,8 +71,11 @@ export class Dispatcher {
     const { store } = this.options;
     const events = await store.claimOutbox({ limit: this.options.batchSize ?? 500, reclaimAfterMs: this.options.reclaimAfterMs ?? 30_000 });
     if (events.length === 0) return 0;
-    const calls = new Map((await store.callsById([...new Set(events.map((event) => event.callId))])).map((call) => [call.id, call]));
-    const endpoints = await store.webhookEndpoints.enabledWebhookEndpoints([...new Set(events.map((event) => event.accountId))]);
+    const [callList, endpoints] = await Promise.all([
+      store.callsById([...new Set(events.map((event) => event.callId))]),
+      store.webhookEndpoints.enabledWebhookEndpoints([...new Set(events.map((event) => event.accountId))]),
+    ]);
+    const calls = new Map(callList.map((call) => [call.id, call]));
     const deliveries: NewWebhookDelivery[] = [];
     for (const event of events) {
       const call = calls.get(event.callId);
@@ -92,9 +97,18 @@ export class Dispatcher {
   async enqueueNew(deliveries: readonly NewWebhookDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
     const { store, queue } = this.options;
-    const toQueue = new Set(await store.webhookDeliveries.createDeliveries(deliveries));
-    if (toQueue.size === 0) return;
-    const pending = await store.webhookDeliveries.deliveries([...toQueue]);
+    const created = await store.webhookDeliveries.createDeliveriesTelling(deliveries);
+    if (created.length === 0) return;
+    // New rows are what we just built; rows found unattempted (a relay died before completing
+    // its outbox rows) are read back, so the job carries the body as it was stored.
+    const byId = new Map(deliveries.map((delivery) => [deliveryId(delivery.eventId, deliveryTarget(delivery)), delivery]));
+    const pending: PendingWebhookDelivery[] = [];
+    const again = created.filter((row) => !row.fresh).map((row) => row.id);
+    for (const row of created) {
+      const delivery = byId.get(row.id);
+      if (row.fresh && delivery) pending.push({ id: row.id, accountId: delivery.accountId, endpointId: delivery.endpointId, url: delivery.endpointId === null ? delivery.url : null, eventId: delivery.eventId, body: delivery.body, status: 'pending', attempts: 0, eventAt: delivery.eventAt });
+    }
+    if (again.length > 0) pending.push(...(await store.webhookDeliveries.deliveries(again)));
     await queue.add(pending.map((delivery) => ({ job: jobFor(delivery, 1) })));
     this.counts.deliveries += pending.length;
   }
@@ -128,11 +142,13 @@ export class Dispatcher {
       if (moved === 0 && this.running) {
         const waitMs = failures > 0 ? Math.min(5000, 100 * 2 ** Math.min(failures, 6)) : (this.options.idleMs ?? 20);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          this.wake = () => {
+          const wake = (): void => {
             clearTimeout(timer);
+            this.wakers.delete(wake);
             resolve();
           };
+          const timer = setTimeout(wake, waitMs);
+          this.wakers.add(wake);
         });
       }
     }

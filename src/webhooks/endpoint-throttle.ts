@@ -37,6 +37,10 @@ export class EndpointThrottle {
     if (!Number.isInteger(options.limit) || options.limit < 1) throw new RangeError('the per-endpoint limit must be a positive whole number');
   }
 
+  get limit(): number {
+    return this.options.limit;
+  }
+
   /** A lease token when a slot was free, null when `limit` deliveries to this receiver are in flight. */
   async acquire(receiver: string): Promise<string | null> {
     const token = randomBytes(8).toString('hex');
@@ -46,5 +50,56 @@ export class EndpointThrottle {
 
   async release(receiver: string, token: string): Promise<void> {
     await this.redis.zrem(this.prefix + receiver, token);
+  }
+}
+
+/**
+ * The same limit inside one process, without Redis round trips: a job for a receiver whose
+ * slots are all taken waits here (a bounded number of jobs, for a bounded time) and goes the
+ * moment a slot frees, instead of going back to Redis to be fetched again later. Past those
+ * bounds it is put back in the queue, so a slow receiver holds at most `limit + maxWaiters` of
+ * the worker's slots.
+ */
+export class LocalGate {
+  private readonly inFlight = new Map<string, number>();
+  private readonly waiters = new Map<string, Array<(entered: boolean) => void>>();
+
+  constructor(private readonly options: { limit: number; maxWaiters: number; maxWaitMs: number }) {}
+
+  /** True once inside (call leave() after); false when too many wait or the wait was too long. */
+  enter(receiver: string): Promise<boolean> {
+    const running = this.inFlight.get(receiver) ?? 0;
+    if (running < this.options.limit) {
+      this.inFlight.set(receiver, running + 1);
+      return Promise.resolve(true);
+    }
+    const queue = this.waiters.get(receiver) ?? [];
+    if (queue.length >= this.options.maxWaiters) return Promise.resolve(false);
+    this.waiters.set(receiver, queue);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        const index = queue.indexOf(wake);
+        if (index >= 0) queue.splice(index, 1);
+        resolve(false);
+      }, this.options.maxWaitMs);
+      const wake = (entered: boolean): void => {
+        clearTimeout(timer);
+        resolve(entered);
+      };
+      queue.push(wake);
+    });
+  }
+
+  leave(receiver: string): void {
+    const next = this.waiters.get(receiver)?.shift();
+    // The slot passes straight to the next waiter: the count stays.
+    if (next) next(true);
+    else {
+      const running = (this.inFlight.get(receiver) ?? 1) - 1;
+      if (running <= 0) {
+        this.inFlight.delete(receiver);
+        this.waiters.delete(receiver);
+      } else this.inFlight.set(receiver, running);
+    }
   }
 }

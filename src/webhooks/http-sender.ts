@@ -45,7 +45,9 @@ export class HttpSender {
     this.keepBodyBytes = options.keepBodyBytes ?? 1024;
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
     this.userAgent = options.userAgent ?? 'click-to-dial-webhooks/0.1';
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerHost ?? 64, maxFreeSockets: 16, scheduling: 'lifo' as const };
+    const maxSockets = options.maxSocketsPerHost ?? 64;
+    // As many idle sockets kept as may be busy: a burst must not close and reopen connections.
+    const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
   }
