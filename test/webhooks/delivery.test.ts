@@ -177,4 +177,24 @@ describe('webhook deliveries', () => {
     for (let i = 0; i < 40 && (await ctd.api(`/v1/webhook-deliveries/${sent.body.id}`)).body.attempts !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal((await ctd.api(`/v1/webhook-deliveries/${sent.body.id}`)).body.attempts, 2);
   });
+
+  test('an endpoint failing for WEBHOOK_DISABLE_AFTER without a success is disabled (reason failing) and the others are told', async (t) => {
+    const ctd = await startWebhookService(t, { WEBHOOK_RETRY_DELAYS: '400ms,400ms,400ms,400ms,400ms,400ms', WEBHOOK_DISABLE_AFTER: '1s' });
+    const failing = await startReceiver(t, () => ({ status: 500, body: 'down' }));
+    const watcher = await startReceiver(t);
+    const failingEndpoint = (await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: failing.url, events: ['call.queued'] } })).body;
+    const watcherEndpoint = (await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: watcher.url, events: ['webhook.endpoint.disabled'] } })).body;
+    watcher.secrets = [watcherEndpoint.secret];
+    await ctd.newCall();
+    await watcher.waitFor((got) => got.length >= 1, 20_000);
+    assert.equal(watcher.received[0]!.event.data.reason, 'failing');
+    assert.equal(watcher.received[0]!.event.data.endpoint.id, failingEndpoint.id);
+    const after = (await ctd.api(`/v1/webhook-endpoints/${failingEndpoint.id}`)).body;
+    assert.equal(after.enabled, false);
+    assert.equal(after.disabledReason, 'failing');
+    const attemptsThen = failing.received.length;
+    assert.ok(attemptsThen >= 3, `failed ${attemptsThen} times over more than 1 s first`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(failing.received.length, attemptsThen, 'no attempt once disabled');
+  });
 });
