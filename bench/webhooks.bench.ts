@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
   await migrate(databaseUrl);
   const store = new Store({ databaseUrl, encryptionKey: Buffer.alloc(32, 9), poolSize: 4, writerPoolSize: 4 });
   const raw = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  let child: ReturnType<typeof spawn> | undefined;
+  const children: ReturnType<typeof spawn>[] = [];
   try {
     const delays: number[] = [];
     let received = 0;
@@ -73,22 +74,23 @@ async function main(): Promise<void> {
       callIds.push((await store.createCall(account.id, { a: { uri: `sip:a${i}@192.0.2.1`, callerId: '<sip:ctd@example>' }, b: { uri: 'sip:b@192.0.2.2', callerId: '<sip:ctd@example>' } })).call.id);
     }
 
-    child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/whprof'] : []), '--import', 'tsx', 'bench/webhooks-role.child.ts'], {
-      env: { ...process.env, BENCH_CHILD_DATABASE_URL: databaseUrl, BENCH_CHILD_REDIS_URL: REDIS_URL, BENCH_CHILD_PREFIX: prefix },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const childCpu: { user: number; system: number }[] = [];
-    child.stdout!.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) childCpu.push(JSON.parse(line) as { user: number; system: number });
-    });
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (childCpu.length > 0) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
-    });
+    // BENCH_PROCESSES webhooks processes (default 1): the role scales out like the engines.
+    const processes = Number(process.env.BENCH_PROCESSES ?? 1);
+    const cpuOf: Array<{ user: number; system: number } | undefined> = [];
+    for (let index = 0; index < processes; index++) {
+      const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/whprof'] : []), '--import', 'tsx', 'bench/webhooks-role.child.ts'], {
+        env: { ...process.env, BENCH_CHILD_DATABASE_URL: databaseUrl, BENCH_CHILD_REDIS_URL: REDIS_URL, BENCH_CHILD_PREFIX: prefix },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      cpuOf.push(undefined);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) cpuOf[index] = JSON.parse(line) as { user: number; system: number };
+      });
+    }
+    const childCpu = (): { user: number; system: number } =>
+      cpuOf.reduce<{ user: number; system: number }>((sum, cpu) => ({ user: sum.user + (cpu?.user ?? 0), system: sum.system + (cpu?.system ?? 0) }), { user: 0, system: 0 });
+    while (cpuOf.some((cpu) => cpu === undefined)) await new Promise((resolve) => setTimeout(resolve, 20));
 
     const sequences = new Map<string, number>();
     let written = 0;
@@ -102,11 +104,11 @@ async function main(): Promise<void> {
 
     const rows: Row[] = [];
     for (const rate of [RATES[0]!, ...RATES]) {
-      const warmup = rows.length === 0 && rate === RATES[0] && childCpu.length === 1 && written === 0;
+      const warmup = written === 0;
       delays.length = 0;
       received = 0;
       const total = Math.round(rate * (warmup ? 1 : SECONDS));
-      const cpuBefore = childCpu.at(-1)!;
+      const cpuBefore = childCpu();
       const started = performance.now();
       let sent = 0;
       // Paced in 10 ms ticks: each tick writes what the rate owes by then.
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
       const deadline = performance.now() + 30_000;
       while (received < total && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       const seconds = (performance.now() - started) / 1000;
-      const cpuAfter = childCpu.at(-1)!;
+      const cpuAfter = childCpu();
       if (warmup) continue;
       const sorted = [...delays].sort((x, y) => x - y);
       rows.push({
@@ -147,17 +149,18 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     server.close();
 
-    console.log('rate (ev/s) | events | delivered | deliveries/s | p50 delay ms | p99 delay ms | max ms | webhooks process CPU');
+    console.log('rate (ev/s) | events | delivered | deliveries/s | p50 delay ms | p99 delay ms | max ms | webhooks processes CPU');
     for (const row of rows) {
       console.log(
         `${String(row.rate).padStart(11)} | ${String(row.events).padStart(6)} | ${String(row.delivered).padStart(9)} | ${row.deliveriesPerSec.toFixed(0).padStart(12)} | ${String(row.p50).padStart(12)} | ${String(row.p99).padStart(12)} | ${String(row.max).padStart(6)} | ${row.childCpuPct.toFixed(0)} %`,
       );
     }
+    console.log(`${processes} webhooks process(es), ${Number(process.env.WEBHOOK_CONCURRENCY ?? 64)} deliveries in flight each, ${Number(process.env.WEBHOOK_ENDPOINT_CONCURRENCY ?? 20)} per endpoint; load average ${loadavg().map((load) => load.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
     console.log(`deliveries recorded as succeeded in PostgreSQL: ${recorded} (of ${written} events written, warm-up included)`);
     const top = rows.at(-1)!;
     console.log(JSON.stringify({ eventsPerSec: Math.round(top.deliveriesPerSec), p50DelayMs: top.p50, p99DelayMs: top.p99 }));
   } finally {
-    child?.kill('SIGTERM');
+    for (const child of children) child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300));
     await raw.end();
     await store.close();

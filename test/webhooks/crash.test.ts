@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { openStore, createTestDatabase } from '../store/store-fixture.js';
 import { startReceiver } from './receiver.js';
@@ -49,8 +50,18 @@ describe('the outbox under kill -9', () => {
     const raw = new pg.Client({ connectionString: database.url });
     await raw.connect();
     const children = new Set<ChildProcess>();
+    const queue = `webhooks-crash-${randomBytes(4).toString('hex')}`;
     t.after(async () => {
       for (const child of children) await kill(child);
+      // The run's BullMQ and throttle keys (`bull:<queue>:…`) off the shared Redis.
+      const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `bull:${queue}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
       await raw.end();
       await store.close();
       await database.drop();
@@ -59,7 +70,7 @@ describe('the outbox under kill -9', () => {
     const account = await store.createAccount('Crash');
     const { endpoint, secret } = await store.webhookEndpoints.createWebhookEndpoint(account.id, { url: receiver.url });
     receiver.secrets = [secret];
-    const env = { CRASH_DATABASE_URL: database.url, CRASH_ACCOUNT_ID: account.id, CRASH_QUEUE: `webhooks-crash-${randomBytes(4).toString('hex')}` };
+    const env = { CRASH_DATABASE_URL: database.url, CRASH_ACCOUNT_ID: account.id, CRASH_QUEUE: queue };
 
     let writerKills = 0;
     let webhookKills = 0;
