@@ -122,9 +122,17 @@ export class DeliveryWorker {
       throw new DelayedError();
     };
     if (!(await this.gate.enter(target.receiver))) return backOff();
-    let lease: string | null;
+    let lease: string | null = null;
     try {
-      lease = await this.options.throttle.acquire(target.receiver);
+      // Other processes hold the receiver's other slots: they free within milliseconds for a
+      // receiver that answers at once, so ask again shortly (this process's gate bounds how many
+      // of its jobs do) before putting the job back for later.
+      const giveUpAt = Date.now() + 500;
+      for (;;) {
+        lease = await this.options.throttle.acquire(target.receiver);
+        if (lease !== null || Date.now() >= giveUpAt) break;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+      }
     } catch (error) {
       this.gate.leave(target.receiver);
       throw error;
