@@ -67,8 +67,9 @@ export class DeliveryWorker {
     const concurrency = options.concurrency ?? 64;
     this.gate = new LocalGate({
       limit: options.throttle.limit,
-      // A saturated receiver may hold half of the worker's slots waiting, besides its own.
-      maxWaiters: Math.max(1, Math.floor(concurrency / 2)),
+      // Beside others, a saturated receiver may hold half of the worker's slots waiting; alone, all.
+      sharedWaiters: Math.max(1, Math.floor(concurrency / 2)),
+      loneWaiters: Math.max(1, concurrency - options.throttle.limit),
       maxWaitMs: 1000,
     });
   }

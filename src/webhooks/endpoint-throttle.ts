@@ -55,26 +55,43 @@ export class EndpointThrottle {
 
 /**
  * The same limit inside one process, without Redis round trips: a job for a receiver whose
- * slots are all taken waits here (a bounded number of jobs, for a bounded time) and goes the
- * moment a slot frees, instead of going back to Redis to be fetched again later. Past those
- * bounds it is put back in the queue, so a slow receiver holds at most `limit + maxWaiters` of
- * the worker's slots.
+ * slots are all taken waits here (for a bounded time) and goes the moment a slot frees, instead
+ * of going back to Redis to be fetched again later. How many may wait depends on who else is
+ * there: while other receivers have had jobs in this process within `activeWindowMs`, a busy
+ * receiver may hold at most `limit + sharedWaiters` of the worker's slots (the rest go back to
+ * the queue, behind the other receivers' jobs: that is what keeps a slow receiver from starving
+ * them); a receiver alone may use every slot (`loneWaiters`), since there is nobody to starve and
+ * re-queueing would only cost Redis round trips and delay.
  */
 export class LocalGate {
   private readonly inFlight = new Map<string, number>();
   private readonly waiters = new Map<string, Array<(entered: boolean) => void>>();
 
-  constructor(private readonly options: { limit: number; maxWaiters: number; maxWaitMs: number }) {}
+  private readonly lastSeen = new Map<string, number>();
+
+  constructor(private readonly options: { limit: number; sharedWaiters: number; loneWaiters: number; maxWaitMs: number; activeWindowMs?: number }) {}
+
+  private othersActive(receiver: string, now: number): boolean {
+    const window = this.options.activeWindowMs ?? 1000;
+    for (const [other, at] of this.lastSeen) {
+      if (now - at > window) this.lastSeen.delete(other);
+      else if (other !== receiver) return true;
+    }
+    return false;
+  }
 
   /** True once inside (call leave() after); false when too many wait or the wait was too long. */
   enter(receiver: string): Promise<boolean> {
+    const now = Date.now();
+    const crowded = this.othersActive(receiver, now);
+    this.lastSeen.set(receiver, now);
     const running = this.inFlight.get(receiver) ?? 0;
     if (running < this.options.limit) {
       this.inFlight.set(receiver, running + 1);
       return Promise.resolve(true);
     }
     const queue = this.waiters.get(receiver) ?? [];
-    if (queue.length >= this.options.maxWaiters) return Promise.resolve(false);
+    if (queue.length >= (crowded ? this.options.sharedWaiters : this.options.loneWaiters)) return Promise.resolve(false);
     this.waiters.set(receiver, queue);
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
