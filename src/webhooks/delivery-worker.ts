@@ -67,8 +67,9 @@ export class DeliveryWorker {
     const concurrency = options.concurrency ?? 64;
     this.gate = new LocalGate({
       limit: options.throttle.limit,
-      // Beside others, a saturated receiver may hold half of the worker's slots waiting; alone, all.
-      sharedWaiters: Math.max(1, Math.floor(concurrency / 2)),
+      // Beside others, a saturated receiver holds at most half of the worker's slots, waiting
+      // included (so the others always have the other half); alone, all of them.
+      sharedWaiters: Math.max(0, Math.floor(concurrency / 2) - options.throttle.limit),
       loneWaiters: Math.max(1, concurrency - options.throttle.limit),
       maxWaitMs: 1000,
     });
@@ -123,7 +124,7 @@ export class DeliveryWorker {
       throw new DelayedError();
     };
     if (!(await this.gate.enter(target.receiver))) return backOff();
-    let lease: string | null = null;
+    let lease: string | null;
     try {
       // Other processes hold the receiver's other slots: they free within milliseconds for a
       // receiver that answers at once, so ask again shortly (this process's gate bounds how many

@@ -58,7 +58,7 @@ export class EndpointThrottle {
  * slots are all taken waits here (for a bounded time) and goes the moment a slot frees, instead
  * of going back to Redis to be fetched again later. How many may wait depends on who else is
  * there: while other receivers have had jobs in this process within `activeWindowMs`, a busy
- * receiver may hold at most `limit + sharedWaiters` of the worker's slots (the rest go back to
+ * receiver may hold at most `limit + sharedWaiters` of the worker's slots (half of them) (the rest go back to
  * the queue, behind the other receivers' jobs: that is what keeps a slow receiver from starving
  * them); a receiver alone may use every slot (`loneWaiters`), since there is nobody to starve and
  * re-queueing would only cost Redis round trips and delay.
