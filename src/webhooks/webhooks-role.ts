@@ -86,9 +86,12 @@ export class WebhooksRole {
 
   /** Stops taking outbox rows and jobs; what is in flight finishes (or comes back after a restart). */
   async stop(): Promise<void> {
-    await this.dispatcher.stop();
-    await this.worker.stop();
-    await this.queue.close();
+    // With Redis away BullMQ's close waits for it forever; what is left undone comes back after a
+    // restart (the outbox and the pending deliveries are in PostgreSQL), so the wait is bounded.
+    const bounded = (work: Promise<void>): Promise<void> => Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]);
+    await bounded(this.dispatcher.stop());
+    await bounded(this.worker.stop());
+    await bounded(this.queue.close());
     this.sender.close();
   }
 }

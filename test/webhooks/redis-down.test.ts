@@ -35,8 +35,10 @@ describe('webhooks with Redis down', () => {
   test('events written while Redis is down, and a retry whose job died with Redis, are all delivered once it is back', { timeout: 90_000 }, async (t) => {
     const port = await freePortBlock(1);
     let redis = await startRedis(port);
-    t.after(() => kill(redis));
     const ctd = await startWebhookService(t, { REDIS_URL: `redis://127.0.0.1:${port}`, WEBHOOK_RETRY_DELAYS: '3s,100ms', WEBHOOK_RECONCILE_MS: '500' });
+    // After hooks run in the order they were added: the service stops (closing its queues on a
+    // live Redis) before its Redis goes.
+    t.after(() => kill(redis));
     let failFirst = true;
     const receiver = await startReceiver(t, (item) => {
       // The first delivery of the first call fails once: its retry then waits 3 s in Redis.
