@@ -108,19 +108,36 @@ export class Dispatcher {
       const delivery = byId.get(row.id);
       if (row.fresh && delivery) pending.push({ id: row.id, accountId: delivery.accountId, endpointId: delivery.endpointId, url: delivery.endpointId === null ? delivery.url : null, eventId: delivery.eventId, body: delivery.body, status: 'pending', attempts: 0, eventAt: delivery.eventAt });
     }
-    if (again.length > 0) pending.push(...(await store.webhookDeliveries.deliveries(again)));
+    if (again.length > 0) pending.push(...(await this.lostFirstAttempts(again)));
     await queue.add(pending.map((delivery) => ({ job: jobFor(delivery, 1) })));
     this.counts.deliveries += pending.length;
+  }
+
+  /**
+   * Of deliveries found unattempted, those whose first job is really gone. The order matters: a
+   * job is removed only after its attempt is recorded, so once the job is seen absent, a row
+   * still at 0 attempts was never sent (reading the row first could see it just before a worker
+   * recorded and removed it, and send it twice).
+   */
+  private async lostFirstAttempts(ids: readonly string[]): Promise<PendingWebhookDelivery[]> {
+    const absent: string[] = [];
+    for (const id of ids) if (!(await this.options.queue.has(id, 1))) absent.push(id);
+    const rows = await this.options.store.webhookDeliveries.deliveries(absent);
+    return rows.filter((row) => row.status === 'pending' && row.attempts === 0);
   }
 
   /** Pending deliveries long overdue whose next attempt has no job (Redis lost it) get it back. */
   async reconcile(): Promise<number> {
     const { store, queue } = this.options;
     const overdue = await store.webhookDeliveries.overdueDeliveries(new Date(Date.now() - (this.options.overdueAfterMs ?? 60_000)), 500);
+    const absent: PendingWebhookDelivery[] = [];
+    for (const delivery of overdue) if (!(await queue.has(delivery.id, delivery.attempts + 1))) absent.push(delivery);
+    // As above: re-read after seeing the job absent, and requeue only what did not move meanwhile.
+    const now = new Map((await store.webhookDeliveries.deliveries(absent.map((delivery) => delivery.id))).map((row) => [row.id, row]));
     const lost: { job: DeliveryJob }[] = [];
-    for (const delivery of overdue) {
-      const attempt = delivery.attempts + 1;
-      if (!(await queue.has(delivery.id, attempt))) lost.push({ job: jobFor(delivery, attempt) });
+    for (const before of absent) {
+      const row = now.get(before.id);
+      if (row && row.status === 'pending' && row.attempts === before.attempts) lost.push({ job: jobFor(row, row.attempts + 1) });
     }
     await queue.add(lost);
     this.counts.requeued += lost.length;
