@@ -22,6 +22,12 @@ const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20_000);
 
 // ---- 3. concurrency ----------------------------------------------------------------------------
 
+/** The JS heap and the ArrayBuffers outside it (message bytes): both are what calls hold. */
+function heldBytes(): number {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
 async function measureConcurrency(count: number, rate: number): Promise<{ calls: number; bytesPerCall: number; seconds: number }> {
   let connected = 0;
   let ended = 0;
@@ -35,7 +41,7 @@ async function measureConcurrency(count: number, rate: number): Promise<{ calls:
   gc?.();
   await sleep(200);
   gc?.();
-  const heapBefore = process.memoryUsage().heapUsed;
+  const heapBefore = heldBytes();
   const begin = performance.now();
   let started = 0;
   while (started < count) {
@@ -47,13 +53,14 @@ async function measureConcurrency(count: number, rate: number): Promise<{ calls:
   }
   const deadline = performance.now() + 60_000;
   while (connected + ended < count && performance.now() < deadline) await sleep(100);
-  // Transactions of the set-up (Timer K, D…) are over after 64*T1 = 32 s on UDP: wait them out
-  // so that what remains is what a connected call holds.
-  await sleep(33_000);
+  // The set-up's transactions (Timer K, D…) are over 64*T1 = 32 s later on UDP, and the ACKs kept
+  // for retransmitted 2xx go 128*T1 = 64 s after they were sent: wait them out, so that what
+  // remains is what a connected call holds.
+  await sleep(65_000);
   gc?.();
   await sleep(200);
   gc?.();
-  const heapAfter = process.memoryUsage().heapUsed;
+  const heapAfter = heldBytes();
   const seconds = (performance.now() - begin) / 1000;
   const calls = rig.engine.liveCalls;
   rig.engine.hangupAll();

@@ -3,6 +3,7 @@
  * Nothing else reads process.env (CONVENTIONS §11). A bad value stops the process with a message
  * naming the variable, rather than running with a surprise.
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDelays } from './webhooks/retry-schedule.js';
@@ -10,6 +11,17 @@ import { parseDelays } from './webhooks/retry-schedule.js';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type Role = 'api' | 'engine' | 'webhooks';
 export const ROLES: readonly Role[] = ['api', 'engine', 'webhooks'];
+
+export interface SipTlsConfig {
+  port: number;
+  /** PEM text, read from the files named by the variables. */
+  cert: string;
+  key: string;
+  /** Trusted CAs (PEM); absent: Node's bundled roots. */
+  ca: string | undefined;
+  /** Check the certificates of the peers we connect to. */
+  verifyServer: boolean;
+}
 
 export interface Config {
   sip: {
@@ -21,11 +33,15 @@ export interface Config {
     publicHost: string | undefined;
     /** The user part of our Contact URI. */
     contactUser: string;
+    /** SIP over TLS, when a certificate and key are configured (SIP_TLS_CERT, SIP_TLS_KEY). */
+    tls: SipTlsConfig | undefined;
   };
   http: { host: string; port: number };
+  /** A process without the api role serves GET /metrics and /healthz here, when set. */
+  metricsPort: number | undefined;
   databaseUrl: string;
   redisUrl: string;
-  /** BullMQ's key prefix: deployments (and test runs) sharing one Redis keep apart by it. */
+  /** BullMQ's key prefix: processes that share it share the queues (one deployment, one prefix). */
   queuePrefix: string;
   /** Which roles this process runs. */
   roles: readonly Role[];
@@ -41,8 +57,19 @@ export interface Config {
     failoverMs: number;
     /** On SIGTERM, how long live calls may go on before they are ended. */
     drainMs: number;
+    /** While connected, each leg gets an in-dialog OPTIONS this often (a party that vanished is found); 0: never. */
+    keepaliveMs: number;
   };
   logLevel: LogLevel;
+  /** The dial buttons' web side (issue 6). */
+  web: {
+    /** The service's public base URL for embed snippets (`https://ctd.example.com`); unset: the request's host. */
+    publicUrl: string | undefined;
+    /** Express `trust proxy`: false (the default: X-Forwarded-For is ignored), a hop count, or addresses/subnets of the proxies. */
+    trustProxy: false | number | string;
+    /** Serve the development page that embeds a button (/dev/button), never in production. */
+    testPage: boolean;
+  };
   /** The webhooks role (docs/webhooks.md), and the API's checks of endpoint URLs. */
   webhooks: WebhookConfig;
 }
@@ -118,6 +145,14 @@ function token(env: Environment, name: string, fallback: string): string {
   return text;
 }
 
+function queuePrefix(env: Environment): string {
+  const text = env.QUEUE_PREFIX;
+  if (text === undefined || text === '') return 'ctd';
+  // A colon would read as one more level of BullMQ's own key names.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(text)) throw new ConfigError('QUEUE_PREFIX', `not 1 to 64 letters, digits, "-" or "_": ${JSON.stringify(text)}`);
+  return text;
+}
+
 function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
@@ -148,6 +183,31 @@ function roles(env: Environment): readonly Role[] {
   return [...new Set(names)] as Role[];
 }
 
+/** A PEM file named by `name`, read now so that a wrong path stops the start with its variable named. */
+function pemFile(env: Environment, name: string): string | undefined {
+  const path = env[name];
+  if (path === undefined || path === '') return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(name, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new ConfigError(name, `${path} is not a PEM file`);
+  return text;
+}
+
+function sipTls(env: Environment): SipTlsConfig | undefined {
+  const cert = pemFile(env, 'SIP_TLS_CERT');
+  const key = pemFile(env, 'SIP_TLS_KEY');
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new ConfigError('SIP_TLS_CERT', 'SIP_TLS_KEY is set: the certificate is needed too');
+  if (key === undefined) throw new ConfigError('SIP_TLS_KEY', 'SIP_TLS_CERT is set: the private key is needed too');
+  const verify = (env.SIP_TLS_VERIFY ?? 'true').toLowerCase();
+  if (verify !== 'true' && verify !== 'false') throw new ConfigError('SIP_TLS_VERIFY', 'expected true or false');
+  return Object.freeze({ port: port(env, 'SIP_TLS_PORT', 5061), cert, key, ca: pemFile(env, 'SIP_TLS_CA'), verifyServer: verify === 'true' });
+}
+
 function secretsKey(env: Environment): Buffer | undefined {
   const text = env.SECRETS_KEY;
   if (text === undefined || text === '') return undefined;
@@ -156,12 +216,27 @@ function secretsKey(env: Environment): Buffer | undefined {
   return key;
 }
 
-function flag(env: Environment, name: string, fallback: boolean): boolean {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  if (/^(true|1|yes)$/i.test(text)) return true;
-  if (/^(false|0|no)$/i.test(text)) return false;
-  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(text)}`);
+function trustProxy(env: Environment): false | number | string {
+  const text = env.TRUST_PROXY?.trim();
+  if (text === undefined || text === '' || text === 'false') return false;
+  if (/^[0-9]+$/.test(text)) return integer(env, 'TRUST_PROXY', 0, 1, 20);
+  const parts = text.split(',').map((part) => part.trim());
+  for (const part of parts) {
+    const [ip, prefix, extra] = part.split('/');
+    const known = ['loopback', 'linklocal', 'uniquelocal'].includes(part);
+    if (!known && (extra !== undefined || isIP(ip ?? '') === 0 || (prefix !== undefined && !/^[0-9]{1,3}$/.test(prefix)))) {
+      // `true` is refused on purpose: it would believe any client's X-Forwarded-For.
+      throw new ConfigError('TRUST_PROXY', `expected a hop count, loopback, linklocal, uniquelocal or proxy addresses/subnets, got ${JSON.stringify(part)}`);
+    }
+  }
+  return parts.join(',');
+}
+
+function flag(env: Environment, name: string): boolean {
+  const text = env[name]?.trim().toLowerCase();
+  if (text === undefined || text === '' || text === 'false' || text === '0') return false;
+  if (text === 'true' || text === '1') return true;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(env[name])}`);
 }
 
 function delays(env: Environment, name: string, fallback: string, count: { min: number; max: number }): number[] {
@@ -176,18 +251,12 @@ function delays(env: Environment, name: string, fallback: string, count: { min: 
   return parsed;
 }
 
-function queuePrefix(env: Environment): string {
-  const text = env.QUEUE_PREFIX === undefined || env.QUEUE_PREFIX === '' ? 'bull' : env.QUEUE_PREFIX;
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) throw new ConfigError('QUEUE_PREFIX', 'expected 1 to 64 letters, digits, ., - or _');
-  return text;
-}
-
 function webhooks(env: Environment): WebhookConfig {
   const queueName = env.WEBHOOK_QUEUE === undefined || env.WEBHOOK_QUEUE === '' ? 'webhooks' : env.WEBHOOK_QUEUE;
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(queueName)) throw new ConfigError('WEBHOOK_QUEUE', 'expected 1 to 100 letters, digits, ., - or _');
   return Object.freeze({
     queueName,
-    allowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE', false),
+    allowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE'),
     timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
     concurrency: integer(env, 'WEBHOOK_CONCURRENCY', 64, 1, 1024),
     endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 20, 1, 256),
@@ -208,8 +277,10 @@ export function loadConfig(env: Environment = process.env): Config {
       host: sipHost,
       publicHost: host(env, 'SIP_PUBLIC_HOST'),
       contactUser: token(env, 'SIP_CONTACT_USER', 'ctd'),
+      tls: sipTls(env),
     }),
     http: Object.freeze({ host: address(env, 'HTTP_HOST', '127.0.0.1'), port: port(env, 'HTTP_PORT', 3000) }),
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? undefined : port(env, 'METRICS_PORT', 0),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres:postgres@127.0.0.1:5432/click_to_dial', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queuePrefix: queuePrefix(env),
@@ -221,8 +292,14 @@ export function loadConfig(env: Environment = process.env): Config {
       heartbeatMs: integer(env, 'ENGINE_HEARTBEAT_MS', 2000, 100, 60_000),
       failoverMs: integer(env, 'ENGINE_FAILOVER_MS', 10_000, 500, 600_000),
       drainMs: integer(env, 'DRAIN_MS', 30_000, 0, 3_600_000),
+      keepaliveMs: integer(env, 'ENGINE_KEEPALIVE_S', 120, 0, 86_400) * 1000,
     }),
     logLevel: level as LogLevel,
     webhooks: webhooks(env),
+    web: Object.freeze({
+      publicUrl: env.PUBLIC_URL ? url(env, 'PUBLIC_URL', '', ['http:', 'https:']).replace(/\/$/, '') : undefined,
+      trustProxy: trustProxy(env),
+      testPage: flag(env, 'WEB_TEST_PAGE'),
+    }),
   });
 }

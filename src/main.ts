@@ -10,20 +10,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { apiKeyRoutes } from './api/routes/api-keys.js';
+import { ButtonLimiter } from './api/button-limits.js';
+import { createCallPlacer } from './api/call-placement.js';
+import { buttonRoutes } from './api/routes/buttons.js';
 import { callRoutes } from './api/routes/calls.js';
+import { publicButtonRoutes, RefusalCounter } from './api/routes/public-buttons.js';
+import { webAssets } from './api/web-assets.js';
 import { trunkRoutes } from './api/routes/trunks.js';
 import { webhookRoutes } from './api/routes/webhooks.js';
 import { createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createUdpRingbackSocket, RingbackPlayer } from './engine/ringback/index.js';
 import { Engine } from './engine/index.js';
-import { CallQueues, createRedis, EngineRunner, type EngineRunnerOptions, type Redis } from './queue/index.js';
+import { CallQueues, createRedis, EngineRunner, logCallEvent, logSipMessage, type EngineRunnerOptions, type Redis } from './queue/index.js';
 import {
   CachingDnsResolver,
   createSystemDnsResolver,
@@ -32,6 +37,7 @@ import {
   systemClock,
   TransportLayer,
 } from './sip/index.js';
+import { ServiceMetrics } from './metrics/index.js';
 import { ensureDatabase, migrate, Store } from './store/index.js';
 import { checkDestination, DeliveryQueue, DestinationRefused, WebhookCommands, WebhooksRole, type WebhooksRoleOptions } from './webhooks/index.js';
 
@@ -41,9 +47,13 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 export interface RunningService {
   config: Config;
   store: Store;
+  /** This process's Prometheus metrics (GET /metrics). */
+  metrics: ServiceMetrics;
   http?: { server: Server; port: number; app: Express };
   sip?: { transport: TransportLayer; engine: Engine; runner: EngineRunner; address: string; port: number };
   webhooks?: WebhooksRole;
+  /** The dial buttons' refusals by reason (issue 6), when this process runs the API. */
+  buttonRefusals?: RefusalCounter;
   /** Ends the roles: stops taking calls, drains live ones for up to `drainMs`, closes connections. */
   stop(drainMs?: number): Promise<void>;
 }
@@ -85,15 +95,20 @@ export async function startService(config: Config, logger: Logger = pino({ level
     logger.info({ bootstrap: bootstrap.created ? 'created the first account and its API key' : 'the bootstrap key already exists' }, 'BOOTSTRAP_API_KEY');
   }
 
-  const service: RunningService = { config, store, stop: async () => undefined };
+  const metrics = new ServiceMetrics({ labels: { roles: config.roles.join(','), ...(config.roles.includes('engine') ? { engine: config.engine.id } : {}) } });
+  const service: RunningService = { config, store, metrics, stop: async () => undefined };
   const stoppers: ((drainMs: number) => Promise<void>)[] = [];
 
   if (config.roles.includes('engine')) {
     const sipLog = logger.child({ component: 'sip' });
+    const callLog = logger.child({ component: 'engine' });
     const transport = new TransportLayer({
       host: config.sip.host,
       port: config.sip.port,
       ...(config.sip.publicHost !== undefined ? { publicHost: config.sip.publicHost } : {}),
+      ...(config.sip.tls
+        ? { tls: { port: config.sip.tls.port, cert: config.sip.tls.cert, key: config.sip.tls.key, verifyServer: config.sip.tls.verifyServer, ...(config.sip.tls.ca ? { ca: config.sip.tls.ca } : {}) } }
+        : {}),
     });
     transport.on('malformed', (event) => sipLog.warn({ source: event.source, code: event.error.code, answeredWith: event.answeredWith }, `malformed SIP message: ${event.error.message}`));
     transport.on('transportError', (event) => sipLog.warn({ code: event.error.code, destination: event.destination }, event.error.message));
@@ -110,32 +125,62 @@ export async function startService(config: Config, logger: Logger = pino({ level
       ringback,
       product: PRODUCT,
       contactUser: config.sip.contactUser,
+      defaults: { keepaliveMs: config.engine.keepaliveMs },
       ...(config.sip.publicHost !== undefined ? { sdpAddress: config.sip.publicHost } : {}),
-      onEvent: (event) => runnerRef.current?.handleEngineEvent(event),
-      onSipLog: (callId, entry) => runnerRef.current?.handleSipLog(callId, entry),
+      onEvent: (event) => {
+        metrics.observeEvent(event);
+        logCallEvent(callLog, event);
+        runnerRef.current?.handleEngineEvent(event);
+      },
+      onSipLog: (callId, entry) => {
+        logSipMessage(sipLog, callId, entry);
+        runnerRef.current?.handleSipLog(callId, entry);
+      },
+      onDialogChange: (callId, leg) => runnerRef.current?.noteDialogChange(callId, leg),
       onError: (error) => sipLog.error({ err: error }, 'engine error'),
     });
     const runner = new EngineRunner({
       engineId: config.engine.id,
       engine,
       connect: redis,
+      queuePrefix: config.queuePrefix,
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
-      queuePrefix: config.queuePrefix,
+      failoverMs: config.engine.failoverMs,
+      onTakeover: (deadEngineId, callIds) => {
+        if (deadEngineId === config.engine.id) logger.warn({ calls: callIds.length }, 'ended the calls an earlier run of this engine left');
+        // An engine stopped cleanly leaves its row, with no call: removing it is routine.
+        else if (callIds.length === 0) logger.info({ deadEngineId }, 'removed the registration of an engine that stopped beating (it had no live call)');
+        else logger.warn({ deadEngineId, calls: callIds.length }, 'took over a dead engine and ended its calls');
+      },
+      onOrphanedCallEnded: (event) => {
+        metrics.observeEvent(event);
+        logCallEvent(callLog, event);
+      },
+      onFenced: () => logger.error({ engineId: config.engine.id }, 'this engine was declared dead while alive (no heartbeat for ENGINE_FAILOVER_MS) and its calls were taken over: let them go'),
       onError: (error) => logger.error({ err: error }, 'engine role error'),
-      ...(hooks.onCallStarted ? { onCallStarted: hooks.onCallStarted } : {}),
+      onCallStarted: (job, startedAt) => {
+        metrics.callAccepted(job.callId, job.acceptedAt);
+        hooks.onCallStarted?.(job, startedAt);
+      },
       store: {
         claimQueuedCall: (callId, engineId) => store.claimQueuedCall(callId, engineId),
         writeChange: (change) => store.writeChange(change),
         appendSipLog: (entries) => void store.appendSipLog(entries).catch((error: unknown) => logger.error({ err: error }, 'SIP log write failed')),
         heartbeat: (engineId, info) => store.heartbeat(engineId, info),
         trunkCredentials: (accountId, trunkId) => store.trunkCredentials(accountId, trunkId),
+        liveCallsOf: (engineId) => store.liveCallsOf(engineId),
+        liveCallsById: (ids) => store.liveCallsById(ids),
+        staleEngines: (olderThanMs) => store.staleEngines(olderThanMs),
+        claimEngine: (deadEngineId, byEngineId, olderThanMs) => store.claimEngine(deadEngineId, byEngineId, olderThanMs),
       },
     });
     runnerRef.current = runner;
+    metrics.watchEngine(engine);
     await runner.start();
     service.sip = { transport, engine, runner, address, port };
-    sipLog.info({ address, port, engineId: config.engine.id }, `engine ready: SIP on ${address}:${port} (UDP and TCP)`);
+    const tlsPort = config.sip.tls ? transport.localEndpoint('tls').port : undefined;
+    sipLog.info({ address, port, tlsPort, engineId: config.engine.id }, `engine ready: SIP on ${address}:${port} (UDP and TCP)${tlsPort !== undefined ? `, TLS on ${tlsPort}` : ''}`);
     stoppers.push(async (drainMs) => {
       await runner.stop(drainMs);
       engine.close();
@@ -145,7 +190,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
   }
 
   if (config.roles.includes('api')) {
-    const queues = new CallQueues(redis('api-queues'), config.queuePrefix);
+    const queues = new CallQueues(redis('api-queues'), config.queuePrefix, (error) => logger.warn({ err: error }, 'call queue error'));
     const webhookQueue = new DeliveryQueue(redis('api-webhooks'), config.webhooks.queueName, config.queuePrefix);
     const refusedUrl = async (url: string): Promise<string | null> => {
       if (config.webhooks.allowPrivate) return null;
@@ -158,7 +203,11 @@ export async function startService(config: Config, logger: Logger = pino({ level
       }
     };
     const readyRedis = redis('api-ready');
+    metrics.watchQueues(() => queues.depths());
+    const placer = createCallPlacer({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host });
+    const refusals = new RefusalCounter((reason) => metrics.observeButtonRefusal(reason));
     const app = createApp({
+      metrics: () => metrics.exposition(),
       authenticate: (secret) => store.authenticate(secret),
       ready: async () => {
         const checks: Record<string, { ok: boolean; detail?: string }> = {};
@@ -177,10 +226,16 @@ export async function startService(config: Config, logger: Logger = pino({ level
         callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }),
         trunkRoutes(store),
         apiKeyRoutes(store),
+        buttonRoutes({ store, placer, publicUrl: config.web.publicUrl }),
         webhookRoutes({ store, commands: new WebhookCommands(store, webhookQueue), refusedUrl }),
       ],
+      // Dial buttons (issue 6): the public endpoints, widget.js, the dashboard.
+      publicRoutes: publicButtonRoutes({ store, placer, limiter: new ButtonLimiter(redis('api-limits'), `${config.queuePrefix}:btn`), refusals, logger: logger.child({ component: 'buttons' }) }),
+      web: webAssets({ testPage: config.web.testPage }),
+      trustProxy: config.web.trustProxy,
       logger: logger.child({ component: 'api' }),
     });
+    service.buttonRefusals = refusals;
     const server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.http.port, config.http.host, () => resolve(listening));
       listening.once('error', reject);
@@ -190,10 +245,22 @@ export async function startService(config: Config, logger: Logger = pino({ level
     service.http = { server, port: httpPort, app };
     logger.info({ host: config.http.host, port: httpPort }, `API listening on http://${config.http.host}:${httpPort} (reference at /docs)`);
     stoppers.unshift(async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams (the buttons' SSE) stay open until their call ends: cut what is left after a moment.
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), 1000);
+      await closed;
+      clearTimeout(cut);
       await queues.close();
       await webhookQueue.close();
     });
+  }
+
+  if (!config.roles.includes('api') && config.metricsPort !== undefined) {
+    const server = await serveMetrics(metrics, config.http.host, config.metricsPort);
+    const bound = server.address();
+    logger.info({ port: typeof bound === 'object' && bound ? bound.port : config.metricsPort }, 'metrics on /metrics');
+    stoppers.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
   }
 
   if (config.roles.includes('webhooks')) {
@@ -218,6 +285,27 @@ export async function startService(config: Config, logger: Logger = pino({ level
     await store.close();
   };
   return service;
+}
+
+/** GET /metrics and /healthz for a process that runs no API (an engine, a webhook worker). */
+function serveMetrics(metrics: ServiceMetrics, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      metrics.exposition().then(
+        ({ contentType, text }) => res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this process serves /metrics and /healthz only\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
 }
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import { bearerAuth, type Authenticate } from './auth.js';
 import { servedRoutes } from './contract-coverage.js';
 import { docsRouter } from './docs.js';
-import { healthRoutes, type ReadinessCheckFn } from './health.js';
+import { healthRoutes, type MetricsFn, type ReadinessCheckFn } from './health.js';
 import { loadContract, type ContractDocument } from './openapi-document.js';
 import { problemErrorHandler, unmatchedRoute, type ApiProblem } from './problem.js';
 import { accessLog, requestId } from './request-log.js';
@@ -19,14 +19,24 @@ import { createRouteHelpers, type RouteModule } from './routes.js';
 import { compileContract, createValidated } from './validation.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
+export const PUBLIC_BODY_LIMIT = 1024;
 
 export interface AppDeps {
   /** Checks an API key's secret (the store compares hashes); `null` when unknown or revoked. */
   authenticate: Authenticate;
   /** Readiness of the dependencies, for `GET /readyz`: `{ ok, checks: { postgres: { ok }, redis: { ok, detail } } }`. */
   ready: ReadinessCheckFn;
+  /** The process's Prometheus exposition for GET /metrics; without it, 404. */
+  metrics?: MetricsFn;
   /** The resource routers: each gets the `/v1` router and the helpers (`operation`, `validated`). */
   registerRoutes: RouteModule | readonly RouteModule[];
+  /**
+   * Routers of operations without an API key under /v1/public (the dial buttons' endpoints),
+   * mounted before authentication, with a small body limit of their own.
+   */
+  publicRoutes?: RouteModule | readonly RouteModule[];
+  /** Static web front ends (widget.js, /dashboard), served before /v1; outside the contract. */
+  web?: RequestHandler;
   /** Turns domain errors (the store's `CallNotFound`, …) into problems; undefined leaves them 500. */
   mapError?: (error: unknown) => ApiProblem | undefined;
   /** The access and error log. Default: silent. */
@@ -71,8 +81,21 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(docsRouter(contract));
   const probes = express.Router();
-  healthRoutes(deps.ready, { timeoutMs: deps.readyTimeoutMs ?? 2000, logger })(probes, createRouteHelpers(probes, contract, validated));
+  healthRoutes(deps.ready, { timeoutMs: deps.readyTimeoutMs ?? 2000, logger, ...(deps.metrics ? { metrics: deps.metrics } : {}) })(probes, createRouteHelpers(probes, contract, validated));
   app.use(probes);
+  if (deps.web) app.use(deps.web);
+
+  if (deps.publicRoutes) {
+    // A visitor's request is a number and nothing else: a kilobyte is plenty.
+    app.use('/v1/public', express.json({ limit: PUBLIC_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+    const open = express.Router();
+    const openHelpers = createRouteHelpers(open, contract, validated);
+    for (const register of typeof deps.publicRoutes === 'function' ? [deps.publicRoutes] : deps.publicRoutes) register(open, openHelpers);
+    app.use(open);
+    // A public path the routers did not take is a 404 or 405 here, not an API-key challenge.
+    const publicUnmatched = unmatchedRoute(() => servedRoutes(app));
+    app.use((req, res, next) => (req.path.startsWith('/v1/public/') ? publicUnmatched(req, res, next) : next()));
+  }
 
   // Authentication comes before the body is read: an anonymous client cannot make us parse 64 KiB.
   app.use('/v1', noStore, bearerAuth(deps.authenticate));

@@ -1,12 +1,16 @@
 /**
- * `GET /healthz` (liveness: the process serves HTTP) and `GET /readyz` (readiness: every
- * dependency answers; 503 naming the ones that do not). Public, as probes are.
+ * `GET /healthz` (liveness: the process serves HTTP), `GET /readyz` (readiness: every
+ * dependency answers; 503 naming the ones that do not) and `GET /metrics` (Prometheus). Public,
+ * as probes are.
  */
 import type { Logger } from 'pino';
 import type { Readiness } from './contract.js';
+import { ApiProblem } from './problem.js';
 import type { RouteModule } from './routes.js';
 
 export type ReadinessCheckFn = () => Readiness | Promise<Readiness>;
+/** The Prometheus exposition: its text and content type. */
+export type MetricsFn = () => Promise<{ contentType: string; text: string }>;
 
 const TIMED_OUT = Symbol('timed out');
 
@@ -25,8 +29,16 @@ async function withTimeout<T>(work: () => T | Promise<T>, timeoutMs: number): Pr
   }
 }
 
-export function healthRoutes(ready: ReadinessCheckFn, options: { timeoutMs: number; logger: Logger }): RouteModule {
+export function healthRoutes(ready: ReadinessCheckFn, options: { timeoutMs: number; logger: Logger; metrics?: MetricsFn }): RouteModule {
   return (_router, { operation }) => {
+    operation('getMetrics', async (_input, { res }) => {
+      if (!options.metrics) throw new ApiProblem('not_found', { detail: 'this process keeps no metrics' });
+      const { contentType, text } = await options.metrics();
+      res.status(200).setHeader('Cache-Control', 'no-store');
+      res.type(contentType).send(text);
+      // Sent as text, not as the JSON the typed results describe: the framework sees it was sent.
+      return undefined as never;
+    });
     operation('getHealth', () => ({ status: 200, body: { ok: true }, headers: { 'Cache-Control': 'no-store' } }));
     operation('getReadiness', async () => {
       let readiness: Readiness;

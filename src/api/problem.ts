@@ -26,6 +26,9 @@ export const PROBLEM_CATALOGUE = {
   },
   invalid_api_key: { status: 401, title: 'Invalid API key', description: 'The API key is unknown or revoked.' },
   forbidden: { status: 403, title: 'Forbidden', description: 'The API key may not do this.' },
+  origin_not_allowed: { status: 403, title: 'Origin not allowed', description: 'A public button request came from a page whose origin is not one of the button\'s `allowedOrigins`.' },
+  button_disabled: { status: 403, title: 'Button disabled', description: 'The button is disabled (`enabled: false`): it takes no calls.' },
+  outside_business_hours: { status: 403, title: 'Outside business hours', description: 'The button takes calls in its `businessHours` only.' },
   not_found: { status: 404, title: 'Not found', description: 'No such resource in this account, or no such URL.' },
   method_not_allowed: { status: 405, title: 'Method not allowed', description: 'The URL exists but not with this method; the `Allow` header lists the methods it takes.' },
   idempotency_key_reused: {

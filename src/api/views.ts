@@ -43,7 +43,7 @@ export function eventView(event: CallEventRecord): CallEvent {
 }
 
 export function sipLineView(line: SipMessageRecord): SipLogLine {
-  return { leg: line.leg, direction: line.direction, at: line.at.toISOString(), peer: line.peer, line: line.line };
+  return { leg: line.leg, direction: line.direction, at: line.at.toISOString(), peer: line.peer, line: line.line, message: line.message };
 }
 
 export function trunkView(trunk: TrunkRecord): Trunk {

@@ -27,7 +27,10 @@ export type EndReason =
   | 'b_hangup'
   | 'api_hangup'
   | 'max_duration'
-  | 'controller_failover';
+  /** The engine that ran the call died; another one ended it with BYE/CANCEL from the persisted dialogs. */
+  | 'controller_failover'
+  /** The engine that ran the call was shut down (SIGTERM) and the call outlasted the drain time. */
+  | 'controller_shutdown';
 
 export type Ringback = 'tone' | 'none';
 

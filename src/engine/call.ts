@@ -20,6 +20,9 @@ import type { Clock, TimerHandle } from '../sip/index.js';
 import {
   answerInOfferOrder,
   createHeldAnswer,
+  createRejectingAnswer,
+  writeSdp,
+  type RingbackStream,
   createLegSdpState,
   createNoMediaOffer,
   describeToLeg,
@@ -29,7 +32,17 @@ import {
   type LegSdpState,
   type SessionDescription,
 } from '../sdp/index.js';
-import type { IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding, SipResponse } from '../sip/index.js';
+import type {
+  EarlyOffer,
+  IncomingDialogRequest,
+  InviteFailure,
+  InviteOptions,
+  OutgoingInviteEvents,
+  OutgoingInviteObserver,
+  OutgoingInviteSession,
+  SessionEnding,
+  SipResponse,
+} from '../sip/index.js';
 import {
   FINAL_CALL_STATUSES,
   type CallEvent,
@@ -58,7 +71,7 @@ export interface CallDependencies {
   /** The controller's address for o= lines. */
   sdpAddress: string;
   ringback?: RingbackSource;
-  defaults: { flow: Flow; ringTimeoutMs: number; maxDurationMs: number; maxRedirects: number };
+  defaults: { flow: Flow; ringTimeoutMs: number; maxDurationMs: number; maxRedirects: number; keepaliveMs: number };
   /** The call reached a final status. */
   onFinished(call: Call): void;
   /** A leg got its SIP Call-ID (for the per-call SIP log). */
@@ -75,9 +88,19 @@ const FLOW_I_MAX_RING_MS = 25_000;
 interface Leg {
   session: OutgoingInviteSession | undefined;
   status: LegStatus;
+  /** A keepalive OPTIONS to this leg awaits its answer (no second one goes meanwhile). */
+  keepaliveSent?: boolean;
   sdp: LegSdpState;
   ringTimer: TimerHandle | undefined;
   ringTimedOut: boolean;
+  /**
+   * RFC 3725 §8: the leg's offer came in a reliable provisional response and is `relaying` (B's,
+   * on its way to A and back) or `answered` (in the PRACK); its 2xx then carries no new offer.
+   * For flow I's B, `answered` means its reliable 1xx carried the answer to A's offer.
+   */
+  early: 'none' | 'relaying' | 'answered';
+  /** Another fork's 2xx with an offer of its own, come while B's early offer was on its way to A. */
+  forkOffer: SipResponse | undefined;
 }
 
 export class Call {
@@ -94,7 +117,12 @@ export class Call {
   /** Flow I: where the m-lines of A's offer went in the INVITE to B. */
   private mediaMapB: number[] = [];
   private durationTimer: TimerHandle | undefined;
+  private keepaliveTimer: TimerHandle | undefined;
   private ringbackHandle: RingbackHandle | undefined;
+  /** The ringback stream of the held answer A got in its PRACK, to start once A answers. */
+  private pendingRingback: RingbackStream | undefined;
+  /** Flow I: A's 2xx was ACKed with B's answer from a reliable 1xx, before B's 2xx (RFC 3725 §8). */
+  private aAckedEarly = false;
   /** An offer from one leg is on its way to the other: a second one gets 491 (RFC 3261 §14.2). */
   private relaying = false;
   private transferring = false;
@@ -107,7 +135,7 @@ export class Call {
     this.id = request.id;
     this.requestedFlow = request.flow ?? deps.defaults.flow;
     this.activeFlow = this.requestedFlow;
-    const leg = (): Leg => ({ session: undefined, status: 'idle', sdp: createLegSdpState({ address: deps.sdpAddress }), ringTimer: undefined, ringTimedOut: false });
+    const leg = (): Leg => ({ session: undefined, status: 'idle', sdp: createLegSdpState({ address: deps.sdpAddress }), ringTimer: undefined, ringTimedOut: false, early: 'none', forkOffer: undefined });
     this.legs = { a: leg(), b: leg() };
   }
 
@@ -151,9 +179,9 @@ export class Call {
   }
 
   /** The hang-up command: ends the call from whatever state it is in. False when already over. */
-  hangup(): boolean {
+  hangup(reason: EndReason = 'api_hangup'): boolean {
     if (this.isFinal) return false;
-    this.finish(this.current === 'connected' ? 'completed' : 'canceled', 'api_hangup');
+    this.finish(this.current === 'connected' ? 'completed' : 'canceled', reason);
     return true;
   }
 
@@ -166,7 +194,7 @@ export class Call {
     if (this.current !== 'connected' || this.transferring || this.relaying) return false;
     this.transferring = true;
     this.emitTransfer('started', target.uri, 'reinvite');
-    const session = this.deps.dialer.invite(this.inviteOptions(target, undefined));
+    const session = this.deps.dialer.invite(this.inviteOptions(target, undefined, false));
     return new Promise<boolean>((resolve) => {
       const done = (ok: boolean, sip?: SipCause): void => {
         this.transferring = false;
@@ -225,8 +253,15 @@ export class Call {
 
   // ---- legs ---------------------------------------------------------------------------------
 
-  private inviteOptions(target: LegTarget, body: string | undefined): InviteOptions {
+  /**
+   * `reliable`: advertise 100rel (RFC 3262), because the call can use what a reliable 1xx may
+   * carry: an offer answered in the PRACK (A's with the held answer, B's with A's answer after a
+   * re-INVITE of A, RFC 3725 §8) or the answer to our offer (flow I's B). Flow I's A is the
+   * exception: its offer must reach B in the INVITE, so it has to wait for A's 2xx.
+   */
+  private inviteOptions(target: LegTarget, body: string | undefined, reliable: boolean): InviteOptions {
     const options: InviteOptions = { to: target.uri, from: target.from, maxRedirects: this.request.maxRedirects ?? this.deps.defaults.maxRedirects };
+    if (reliable) options.reliableProvisionals = true;
     if (body !== undefined) options.body = body;
     if (target.credentials) options.credentials = target.credentials;
     if (target.route) options.route = target.route;
@@ -236,7 +271,7 @@ export class Call {
 
   private dial(name: LegName, target: LegTarget, body: string | undefined): void {
     const leg = this.legs[name];
-    const session = this.deps.dialer.invite(this.inviteOptions(target, body));
+    const session = this.deps.dialer.invite(this.inviteOptions(target, body, name === 'b' || this.flow !== 'I'));
     leg.session = session;
     this.attach(name, session);
     this.deps.onLegStarted?.(this, name, session);
@@ -254,20 +289,119 @@ export class Call {
   }
 
   private attach(name: LegName, session: OutgoingInviteSession): void {
-    session.on('provisional', (response) => this.guard(() => this.legProvisional(name, response)));
-    session.on('answered', (response) => this.guard(() => this.legAnswered(name, session, response)));
-    session.on('failed', (failure) => this.guard(() => this.legFailed(name, failure)));
-    session.on('ended', (ending) => this.guard(() => this.legEnded(name, ending)));
-    session.on('reinvite', (incoming) => this.guard(() => this.legReinvite(name, incoming)));
+    // One small object per leg rather than a listener per event: a connected call holds its two
+    // sessions for as long as it lasts.
+    session.observe(new LegObserver(this, name));
+  }
+
+  /** A leg's session event (through its LegObserver). */
+  legEvent(name: LegName, session: OutgoingInviteSession, event: keyof OutgoingInviteEvents, args: readonly unknown[]): void {
+    this.guard(() => {
+      switch (event) {
+        case 'provisional':
+          this.legProvisional(name, args[0] as SipResponse);
+          return;
+        case 'answered':
+          this.legAnswered(name, session, args[0] as SipResponse, args[1] as boolean);
+          return;
+        case 'earlyOffer':
+          this.legEarlyOffer(name, args[0] as EarlyOffer);
+          return;
+        case 'failed':
+          this.legFailed(name, args[0] as InviteFailure);
+          return;
+        case 'ended':
+          this.legEnded(name, args[0] as SessionEnding);
+          return;
+        case 'reinvite':
+          this.legReinvite(name, args[0] as IncomingDialogRequest);
+          return;
+        case 'update':
+          this.legUpdate(name, args[0] as IncomingDialogRequest);
+          return;
+        default:
+          return;
+      }
+    });
   }
 
   private legProvisional(name: LegName, response: SipResponse): void {
     const hasSdp = response.body.length > 0 && response.contentType === 'application/sdp';
     if (response.status === 183 || hasSdp) this.setLeg(name, 'early', sipOf(response));
     else this.setLeg(name, 'ringing', sipOf(response), response.status === 181);
+    if (name === 'b' && this.flow === 'I' && this.legs.b.early === 'none' && this.legs.b.session?.earlyDescription !== undefined) this.flowIEarlyAnswer();
   }
 
-  private legAnswered(name: LegName, session: OutgoingInviteSession, response: SipResponse): void {
+  /**
+   * An offer in a leg's reliable 1xx (RFC 3262 §5). A's (flow III): answered in the PRACK with
+   * the held answer A would have got in its ACK. B's (flows III and IV, RFC 3725 §8): A is
+   * re-INVITEd with it first, and A's answer goes to B in the PRACK, so that A hears B's early
+   * media; B's 2xx then only confirms.
+   */
+  private legEarlyOffer(name: LegName, offer: EarlyOffer): void {
+    if (this.isFinal) return;
+    const description = parseText(offer.description);
+    if (!description) {
+      this.finish('failed', 'negotiation_failed', sipOf(offer.response), name);
+      return;
+    }
+    if (name === 'a') {
+      // The held answer goes to A now, so B cannot get A's offer in its INVITE: flow I becomes III.
+      if (this.activeFlow === 'I') this.activeFlow = 'III';
+      const a = this.legs.a;
+      this.offerA = description;
+      a.sdp = noteDescriptionFromLeg(a.sdp, description);
+      const held = this.heldAnswerForA(description);
+      a.early = 'answered';
+      this.pendingRingback = held.ringback;
+      offer.answer({ body: held.sdp });
+      return;
+    }
+    const b = this.legs.b;
+    if (this.current !== 'calling_b' || this.flow === 'I') {
+      // Nothing to join it with: the exchange still needs an answer, one that refuses every stream.
+      offer.answer({ body: writeSdp(createRejectingAnswer(description)) });
+      return;
+    }
+    if (this.offerA && !hasCommonCodec(this.offerA, description)) {
+      this.finish('failed', 'codec_mismatch', undefined, 'b');
+      return;
+    }
+    b.sdp = noteDescriptionFromLeg(b.sdp, description);
+    b.early = 'relaying';
+    this.relayOfferOfB(description, (answer) => {
+      b.early = 'answered';
+      offer.answer({ body: answer });
+      const forkOffer = b.forkOffer;
+      b.forkOffer = undefined;
+      if (forkOffer && b.session) {
+        this.bAnswered(b.session, forkOffer, true);
+        return;
+      }
+      // B's 2xx came while A was re-INVITEd: the answer went in its ACK, and the call is up.
+      if (b.status === 'answered') this.connected();
+    });
+  }
+
+  /** Flow I, B's reliable 1xx answered A's offer (RFC 3725 §8): A's pending 2xx is ACKed with it at once. */
+  private flowIEarlyAnswer(): void {
+    const a = this.legs.a;
+    const b = this.legs.b;
+    const description = parseText(b.session?.earlyDescription);
+    if (!description || !this.offerA || this.current !== 'calling_b') return;
+    b.early = 'answered';
+    b.sdp = noteDescriptionFromLeg(b.sdp, description);
+    if (!hasCommonCodec(this.offerA, description)) {
+      this.finish('failed', 'codec_mismatch', undefined, 'b');
+      return;
+    }
+    const forA = describeToLeg(a.sdp, answerInOfferOrder(description, this.mediaMapB, this.offerA));
+    a.sdp = forA.state;
+    a.session?.ack({ body: forA.sdp });
+    this.aAckedEarly = true;
+  }
+
+  private legAnswered(name: LegName, session: OutgoingInviteSession, response: SipResponse, ackPending: boolean): void {
     const leg = this.legs[name];
     this.clearRingTimer(leg);
     this.setLeg(name, 'answered', sipOf(response));
@@ -276,12 +410,19 @@ export class Call {
       session.hangup();
       return;
     }
-    if (name === 'a') this.aAnswered(session, response);
-    else this.bAnswered(session, response);
+    if (name === 'a') this.aAnswered(session, response, ackPending);
+    else this.bAnswered(session, response, ackPending);
   }
 
-  private aAnswered(session: OutgoingInviteSession, response: SipResponse): void {
+  private aAnswered(session: OutgoingInviteSession, response: SipResponse, ackPending: boolean): void {
     const a = this.legs.a;
+    if (a.early === 'answered' && !ackPending) {
+      // A's offer came in a reliable 1xx and got the held answer in the PRACK; the session ACKs.
+      this.startRingback(this.pendingRingback);
+      this.pendingRingback = undefined;
+      this.callB(undefined);
+      return;
+    }
     const description = readSdp(response);
     if (this.flow === 'IV') {
       // A answered our offer without m-lines; its session is up and ACKed.
@@ -304,18 +445,28 @@ export class Call {
       this.callB(forB.sdp);
       return;
     }
+    const held = this.heldAnswerForA(description);
+    session.ack({ body: held.sdp });
+    this.startRingback(held.ringback);
+    this.callB(undefined);
+  }
+
+  /** The answer that holds A while B is called: a black hole, or our ringback sender (RFC 3725 §4.3). */
+  private heldAnswerForA(offer: SessionDescription): { sdp: string; ringback: RingbackStream | undefined } {
+    const a = this.legs.a;
     const tone = this.request.ringback === 'tone' ? this.deps.ringback : undefined;
     const local = tone?.localAddress();
-    const held = createHeldAnswer(description, local ? { media: { kind: 'rtp-sender', address: local.address, port: local.port } } : {});
+    const held = createHeldAnswer(offer, local ? { media: { kind: 'rtp-sender', address: local.address, port: local.port } } : {});
     const answer = describeToLeg(a.sdp, held.description);
     a.sdp = answer.state;
-    session.ack({ body: answer.sdp });
-    if (tone && held.ringback) {
-      const stream = held.ringback;
-      const codec = stream.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU';
-      this.ringbackHandle = tone.play({ address: stream.remoteAddress, port: stream.remotePort, payloadType: stream.codec.payloadType, codec });
-    }
-    this.callB(undefined);
+    return { sdp: answer.sdp, ringback: tone && held.ringback ? held.ringback : undefined };
+  }
+
+  private startRingback(stream: RingbackStream | undefined): void {
+    const tone = this.deps.ringback;
+    if (!stream || !tone || this.request.ringback !== 'tone') return;
+    const codec = stream.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU';
+    this.ringbackHandle = tone.play({ address: stream.remoteAddress, port: stream.remotePort, payloadType: stream.codec.payloadType, codec });
   }
 
   private callB(body: string | undefined): void {
@@ -323,14 +474,26 @@ export class Call {
     this.dial('b', this.request.b, body);
   }
 
-  private bAnswered(session: OutgoingInviteSession, response: SipResponse): void {
-    const description = readSdp(response);
+  private bAnswered(session: OutgoingInviteSession, response: SipResponse, ackPending: boolean): void {
+    const b = this.legs.b;
+    // RFC 3725 §8: B's offer came in a reliable 1xx. On its way to A still: the relay connects
+    // the call once done (the answer goes in this 2xx's ACK). Answered already: the 2xx only
+    // confirms (the session ACKed it). A 2xx with an offer of its own (`ackPending`) comes from
+    // another fork than the 1xx: its offer goes to A as in flow III, after the relay if one runs.
+    if (b.early === 'relaying') {
+      if (ackPending) b.forkOffer = response;
+      return;
+    }
+    if (b.early === 'answered' && !ackPending && (this.flow !== 'I' || this.aAckedEarly)) {
+      this.connected();
+      return;
+    }
+    const description = readSdp(response) ?? parseText(session.earlyDescription);
     if (!description) {
       this.finish('failed', 'negotiation_failed', sipOf(response), 'b');
       return;
     }
     const a = this.legs.a;
-    const b = this.legs.b;
     if (this.flow === 'I') {
       // B answered A's offer (its 2xx was ACKed by the session); A's ACK carries that answer.
       b.sdp = noteDescriptionFromLeg(b.sdp, description);
@@ -339,6 +502,8 @@ export class Call {
         return;
       }
       const forA = describeToLeg(a.sdp, answerInOfferOrder(description, this.mediaMapB, this.offerA));
+      // A's first offer has done its work; a connected call holds only what it needs.
+      this.offerA = undefined;
       a.sdp = forA.state;
       a.session?.ack({ body: forA.sdp });
       this.connected();
@@ -349,8 +514,22 @@ export class Call {
       this.finish('failed', 'codec_mismatch', undefined, 'b');
       return;
     }
+    this.offerA = undefined;
     b.sdp = noteDescriptionFromLeg(b.sdp, description);
-    const forA = describeToLeg(a.sdp, description);
+    this.relayOfferOfB(description, (answer) => {
+      session.ack({ body: answer });
+      this.connected();
+    });
+  }
+
+  /**
+   * Flows III and IV: B's offer goes to A in a re-INVITE; A's answer, in B's m-line order and
+   * under B's o= line, is handed to `answerB` (for B's ACK, or its PRACK, RFC 3725 §8).
+   */
+  private relayOfferOfB(offerB: SessionDescription, answerB: (sdp: string) => void): void {
+    const a = this.legs.a;
+    const b = this.legs.b;
+    const forA = describeToLeg(a.sdp, offerB);
     a.sdp = forA.state;
     this.stopRingback();
     const legA = a.session;
@@ -367,14 +546,13 @@ export class Call {
           return;
         }
         a.sdp = noteDescriptionFromLeg(a.sdp, answerA);
-        if (!hasCommonCodec(description, answerA)) {
+        if (!hasCommonCodec(offerB, answerA)) {
           this.finish('failed', 'codec_mismatch', undefined, 'a');
           return;
         }
-        const forB = describeToLeg(b.sdp, answerInOfferOrder(answerA, forA.mediaMap, description));
+        const forB = describeToLeg(b.sdp, answerInOfferOrder(answerA, forA.mediaMap, offerB));
         b.sdp = forB.state;
-        session.ack({ body: forB.sdp });
-        this.connected();
+        answerB(forB.sdp);
       }),
     );
   }
@@ -393,6 +571,34 @@ export class Call {
         }),
       );
     }
+    this.scheduleKeepalive();
+  }
+
+  /**
+   * While connected, an in-dialog OPTIONS to each leg every keepaliveMs: a party that vanished
+   * (no BYE, no answers) makes it time out, which ends that dialog (RFC 3261 §12.2.1.2: 408) and,
+   * through legEnded, the call, with BYE to the other leg. Any answer, even 405, means alive.
+   */
+  private scheduleKeepalive(): void {
+    const every = this.deps.defaults.keepaliveMs;
+    if (!(every > 0) || this.current !== 'connected') return;
+    this.keepaliveTimer = this.deps.clock.setTimer(every, () =>
+      this.guard(() => {
+        this.keepaliveTimer = undefined;
+        if (this.current !== 'connected') return;
+        for (const name of ['a', 'b'] as const) {
+          const leg = this.legs[name];
+          const session = leg.session;
+          if (session?.state !== 'confirmed' || leg.keepaliveSent) continue;
+          leg.keepaliveSent = true;
+          session.request('OPTIONS').then(
+            () => (leg.keepaliveSent = false),
+            (error: unknown) => this.deps.reportError(error),
+          );
+        }
+        this.scheduleKeepalive();
+      }),
+    );
   }
 
   private legFailed(name: LegName, failure: InviteFailure): void {
@@ -495,6 +701,24 @@ export class Call {
     );
   }
 
+  /**
+   * An UPDATE from a leg (RFC 3311). Without an offer (a session refresh, RFC 4028 §9): 200.
+   * With one once connected: relayed to the other leg as a re-INVITE's would be, its answer in
+   * our 2xx. Before that the leg's early session stays as it is (488), or 491 while another
+   * offer is on its way (RFC 3311 §5.2).
+   */
+  private legUpdate(name: LegName, incoming: IncomingDialogRequest): void {
+    if (incoming.description === undefined) {
+      incoming.respond(200);
+      return;
+    }
+    if (this.current === 'connected') {
+      this.legReinvite(name, incoming);
+      return;
+    }
+    incoming.respond(this.relaying ? 491 : 488);
+  }
+
   /** The transfer target answered with offer C: move A's media to it, then let B go. */
   private async joinTransferTarget(target: OutgoingInviteSession, response: SipResponse): Promise<SipCause | undefined> {
     const offer = readSdp(response);
@@ -521,6 +745,7 @@ export class Call {
     // The old B goes; the target is leg b from now on.
     const b = this.legs.b;
     const old = b.session;
+    old?.observe(undefined);
     old?.removeAllListeners();
     old?.hangup();
     b.session = target;
@@ -544,18 +769,36 @@ export class Call {
     this.reason = reason;
     this.deps.clock.cancel(this.durationTimer);
     this.durationTimer = undefined;
+    this.deps.clock.cancel(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
+    this.pendingRingback = undefined;
     this.stopRingback();
     const event: CallEvent = { ...this.base(), type: 'call.status', status, endReason: reason };
     if (sip) event.sip = sip;
     if (failedLeg) event.failedLeg = failedLeg;
     this.deps.emit(event);
-    const header = sip && failedLeg ? reasonHeader(sip.code, sip.reason) : undefined;
+    const header = this.byeReason(reason, sip, failedLeg);
     for (const name of ['a', 'b'] as const) {
       const leg = this.legs[name];
       this.clearRingTimer(leg);
-      leg.session?.hangup(name === failedLeg ? undefined : header);
+      // The failed leg has no session left to tell, except after a codec mismatch: then its 2xx
+      // is ACKed and BYE'd, and the Reason says why.
+      leg.session?.hangup(name === failedLeg && reason !== 'codec_mismatch' ? undefined : header);
     }
     this.deps.onFinished(this);
+  }
+
+  /**
+   * The RFC 3326 Reason of the BYE (or CANCEL) that releases the other leg: the failed leg's
+   * final status; 480 rather than the 487 our own CANCEL drew when a ring timeout ended it (no
+   * answer; RFC 3398 maps Q.850 cause 19 to 480); 488 when the two sides share no codec and no
+   * leg said so itself.
+   */
+  private byeReason(reason: EndReason, sip: SipCause | undefined, failedLeg: LegName | undefined): string | undefined {
+    if (reason === 'codec_mismatch') return sip ? reasonHeader(sip.code, sip.reason) : reasonHeader(488, 'Incompatible media');
+    if (!sip || !failedLeg) return undefined;
+    if (this.legs[failedLeg].ringTimedOut && sip.code === 487) return reasonHeader(480, 'Temporarily Unavailable');
+    return reasonHeader(sip.code, sip.reason);
   }
 
   private stopRingback(): void {
@@ -570,7 +813,7 @@ export class Call {
 
   /** Engine timers this call still holds (ring, duration) and ringback: zero once it is over. */
   get pendingTimers(): number {
-    return [this.legs.a.ringTimer, this.legs.b.ringTimer, this.durationTimer, this.ringbackHandle].filter((t) => t !== undefined).length;
+    return [this.legs.a.ringTimer, this.legs.b.ringTimer, this.durationTimer, this.keepaliveTimer, this.ringbackHandle].filter((t) => t !== undefined).length;
   }
 
   get connectedSince(): number | undefined {
@@ -644,6 +887,16 @@ function sipOf(response: SipResponse): SipCause {
   return { code: response.status, reason: response.reason };
 }
 
+/** A session description from its text, or undefined when there is none or it does not parse. */
+function parseText(text: string | undefined): SessionDescription | undefined {
+  if (text === undefined || text.length === 0) return undefined;
+  try {
+    return parseSdp(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The session description of a message, or undefined when it has none or it does not parse. */
 function readSdp(message: SipResponse): SessionDescription | undefined {
   if (message.body.length === 0 || message.contentType !== 'application/sdp') return undefined;
@@ -651,5 +904,21 @@ function readSdp(message: SipResponse): SessionDescription | undefined {
     return parseSdp(message.body);
   } catch {
     return undefined;
+  }
+}
+
+/** The events a Call takes from each leg's session. */
+const LEG_EVENTS: ReadonlySet<keyof OutgoingInviteEvents> = new Set(['provisional', 'answered', 'earlyOffer', 'failed', 'ended', 'reinvite', 'update']);
+
+class LegObserver implements OutgoingInviteObserver {
+  readonly observes = LEG_EVENTS;
+
+  constructor(
+    private readonly call: Call,
+    private readonly leg: LegName,
+  ) {}
+
+  sessionEvent(session: OutgoingInviteSession, event: keyof OutgoingInviteEvents, args: readonly unknown[]): void {
+    this.call.legEvent(this.leg, session, event, args);
   }
 }

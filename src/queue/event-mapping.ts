@@ -34,6 +34,10 @@ export interface LegUpdate {
   sipCallId?: string;
   answeredAt?: Date;
   endedAt?: Date;
+  /** The leg's DialogSnapshot, added by the engine runner (what a BYE needs if the engine dies). */
+  dialog?: object;
+  /** The leg's InviteSnapshot while it rings (what a CANCEL needs). */
+  invite?: object;
 }
 
 export interface EventChange {

@@ -5,6 +5,9 @@
  */
 import type { Flow, Ringback } from '../engine/index.js';
 
+/** BullMQ's key prefix unless configured (QUEUE_PREFIX). */
+export const DEFAULT_QUEUE_PREFIX = 'ctd';
+
 export const ORIGINATE_QUEUE = 'originate';
 
 /** The command queue of one engine process. */

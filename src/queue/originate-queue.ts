@@ -1,18 +1,26 @@
 /** The producer side, used by the API: new calls to originate, and commands for live calls. */
 import { Queue } from 'bullmq';
-import { engineQueueName, ORIGINATE_QUEUE, type EngineCommand, type OriginateJob } from './jobs.js';
+import { DEFAULT_QUEUE_PREFIX, engineQueueName, ORIGINATE_QUEUE, type EngineCommand, type OriginateJob } from './jobs.js';
 import type { Redis } from './redis.js';
 
 export class CallQueues {
   private readonly originate: Queue;
   private readonly engineQueues = new Map<string, Queue>();
 
-  /** `prefix`: BullMQ's key prefix (QUEUE_PREFIX), so that deployments sharing a Redis do not take each other's jobs. */
+  /** `prefix`: BullMQ's key prefix, the same for every process of one deployment. */
   constructor(
     private readonly connection: Redis,
-    private readonly prefix?: string,
+    private readonly prefix = DEFAULT_QUEUE_PREFIX,
+    /** Connection errors of the queues (Redis down): reported, not thrown. */
+    private readonly onError: (error: Error) => void = () => undefined,
   ) {
-    this.originate = new Queue(ORIGINATE_QUEUE, { connection, ...(prefix ? { prefix } : {}) });
+    this.originate = new Queue(ORIGINATE_QUEUE, { connection, prefix });
+    this.originate.on('error', (error) => this.onError(error));
+  }
+
+  /** Whether Redis is connected now: while it is not, adding a job would wait for it. */
+  get available(): boolean {
+    return this.connection.status === 'ready';
   }
 
   /** Adds the call's originate job; its id is the call id, so adding it twice adds it once. */
@@ -40,11 +48,18 @@ export class CallQueues {
     }
   }
 
+  /** Jobs waiting, running, delayed and failed on the originate queue (metrics). */
+  async depths(): Promise<{ queue: string; state: string; count: number }[]> {
+    const counts = await this.originate.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    return Object.entries(counts).map(([state, count]) => ({ queue: ORIGINATE_QUEUE, state, count }));
+  }
+
   /** A command for the engine that owns the call. */
   async command(engineId: string, command: EngineCommand): Promise<void> {
     let queue = this.engineQueues.get(engineId);
     if (!queue) {
-      queue = new Queue(engineQueueName(engineId), { connection: this.connection, ...(this.prefix ? { prefix: this.prefix } : {}) });
+      queue = new Queue(engineQueueName(engineId), { connection: this.connection, prefix: this.prefix });
+      queue.on('error', (error) => this.onError(error));
       this.engineQueues.set(engineId, queue);
     }
     await queue.add(command.type, command, { removeOnComplete: true, removeOnFail: { age: 3600 } });

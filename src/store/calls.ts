@@ -1,5 +1,7 @@
 /** Calls and their legs as the API and the engine's recovery read them. */
+import type pg from 'pg';
 import { decodeCallCursor, encodeCallCursor } from './call-cursor.js';
+import { insertCall, isPgUniqueViolation } from './call-inserter.js';
 import type { WallClock } from './clock.js';
 import { IdempotencyConflict, InvalidArgument, NotFound } from './errors.js';
 import {
@@ -13,7 +15,7 @@ import {
   type NewLeg,
   type SipMessageRecord,
 } from './model.js';
-import { isUniqueViolation, type Prisma, type PrismaClient } from './prisma-client.js';
+import type { Prisma, PrismaClient } from './prisma-client.js';
 import { newId } from './random-text.js';
 import { toCall, toCallEvent, toSipMessage } from './records.js';
 
@@ -34,6 +36,8 @@ export class CallRepository {
   constructor(
     private readonly db: PrismaClient,
     private readonly clock: WallClock,
+    /** The pool under Prisma, for the statements on the per-call hot path. */
+    private readonly pool: pg.Pool,
   ) {}
 
   /**
@@ -55,44 +59,18 @@ export class CallRepository {
     }
     const id = newId('call');
     const now = this.clock();
+    const legs = { a: withRingTimeout(input.a), b: withRingTimeout(input.b) };
     try {
-      // A nested create is one transaction: the call never exists without its legs, nor (with
-      // `queuedEvent`) without its call.queued event, sequence 1, and that event's outbox row.
-      const row = await this.db.call.create({
-        data: {
-          id,
-          account: { connect: { id: accountId } },
-          status: 'queued',
-          flow: input.flow ?? 'III',
-          ringback: input.ringback ?? 'none',
-          maxDurationS: input.maxDurationS ?? 0,
-          webhookUrl: input.webhookUrl ?? null,
-          metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
-          idempotencyKey: idempotency?.key ?? null,
-          requestHash: idempotency?.requestHash ?? null,
-          lastSequence: input.queuedEvent ? 1 : 0,
-          createdAt: now,
-          legs: { create: [legRow('a', input.a), legRow('b', input.b)] },
-          ...(input.queuedEvent
-            ? {
-                events: {
-                  create: [
-                    { id: newId('evt'), accountId, sequence: 1, type: 'call.queued', status: 'queued', payload: {}, createdAt: now, outbox: { create: { createdAt: now } } },
-                  ],
-                },
-              }
-            : {}),
-        },
-        include: { legs: true },
-      });
-      return { call: toCall(row), created: true };
+      const queuedEventId = input.queuedEvent ? newId('evt') : undefined;
+      const call = await insertCall(this.pool, { id, accountId, input, legs, idempotency, queuedEventId, now });
+      if (call === null) throw new NotFound('account', accountId);
+      return { call, created: true };
     } catch (error) {
-      if (idempotency && isUniqueViolation(error)) {
+      if (idempotency && isPgUniqueViolation(error)) {
         // Another request with the same key committed first.
         const replay = await this.replay(accountId, idempotency);
         if (replay) return replay;
       }
-      if (isNotFoundOnConnect(error)) throw new NotFound('account', accountId);
       throw error;
     }
   }
@@ -152,6 +130,17 @@ export class CallRepository {
     return rows.map(toCall);
   }
 
+  /** The unfinished calls among `ids`, with their legs and dialogs, oldest first. */
+  async liveCallsById(ids: readonly string[]): Promise<Call[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.call.findMany({
+      where: { id: { in: [...ids] }, status: { notIn: finalStatuses } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: { legs: true },
+    });
+    return rows.map(toCall);
+  }
+
   /**
    * Moves a live call from one owner to another, atomically: true when it was `fromEngineId`'s
    * (null: nobody's) and is now `toEngineId`'s; false when someone else got there first or it ended.
@@ -166,8 +155,9 @@ export class CallRepository {
 
   /** Takes a call that is still queued and nobody's, for the engine that will place it. */
   async claimQueuedCall(callId: string, engineId: string): Promise<boolean> {
-    const { count } = await this.db.call.updateMany({ where: { id: callId, engineId: null, status: 'queued' }, data: { engineId } });
-    return count === 1;
+    // Raw SQL: once per call, on the way to its first INVITE.
+    const { rowCount } = await this.pool.query(`UPDATE call SET engine_id = $2 WHERE id = $1 AND engine_id IS NULL AND status = 'queued'`, [callId, engineId]);
+    return rowCount === 1;
   }
 
   private async owns(accountId: string, id: string): Promise<boolean> {
@@ -185,16 +175,8 @@ export class CallRepository {
   }
 }
 
-function legRow(name: 'a' | 'b', leg: NewLeg): Prisma.LegCreateWithoutCallInput {
-  return {
-    name,
-    uri: leg.uri,
-    callerId: leg.callerId,
-    ...(leg.trunkId ? { trunk: { connect: { id: leg.trunkId } } } : {}),
-    headers: { ...(leg.headers ?? {}) },
-    ringTimeoutS: leg.ringTimeoutS ?? DEFAULT_RING_TIMEOUT_S,
-    status: 'idle',
-  };
+function withRingTimeout(leg: NewLeg): NewLeg & { ringTimeoutS: number } {
+  return { ...leg, ringTimeoutS: leg.ringTimeoutS ?? DEFAULT_RING_TIMEOUT_S };
 }
 
 function validateCall(input: NewCall): void {
@@ -211,9 +193,4 @@ function validateCall(input: NewCall): void {
   if (input.maxDurationS !== undefined && (!Number.isInteger(input.maxDurationS) || input.maxDurationS < 0)) {
     throw new InvalidArgument('maxDurationS', 'not a whole number of seconds (0: no limit)');
   }
-}
-
-/** P2025: a nested `connect` named a record that does not exist (here: the account). */
-function isNotFoundOnConnect(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025';
 }

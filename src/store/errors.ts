@@ -14,7 +14,7 @@ export abstract class StoreError extends Error {
   abstract readonly code: StoreErrorCode;
 }
 
-export type ResourceKind = 'account' | 'api_key' | 'trunk' | 'call' | 'webhook_endpoint' | 'webhook_delivery';
+export type ResourceKind = 'account' | 'api_key' | 'trunk' | 'call' | 'button' | 'webhook_endpoint' | 'webhook_delivery';
 
 /** The record does not exist, or belongs to another account (the two are not told apart). */
 export class NotFound extends StoreError {

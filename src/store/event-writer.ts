@@ -53,6 +53,8 @@ export interface LegUpdate {
   endedAt?: Date | null;
   /** The leg's DialogSnapshot (src/sip/dialog/dialog-snapshot.ts), JSON-serialisable. */
   dialog?: object | null;
+  /** The leg's InviteSnapshot (src/sip/ua/orphaned-requests.ts) while it rings, JSON-serialisable. */
+  invite?: object | null;
 }
 
 export interface CallChange {
@@ -72,6 +74,8 @@ export interface SipLogInput {
   at: Date | number;
   peer: string;
   line: string;
+  /** The whole message text, when the engine passes it. */
+  message?: string | null;
 }
 
 export interface EventWriterOptions {
@@ -117,7 +121,7 @@ interface PreparedSipLine {
 }
 
 const CALL_FIELDS = ['status', 'endReason', 'sipCode', 'sipReason', 'failedLeg', 'connectedAt', 'endedAt', 'engineId'] as const;
-const LEG_FIELDS = ['status', 'sipCode', 'sipReason', 'sipCallId', 'answeredAt', 'endedAt', 'dialog'] as const;
+const LEG_FIELDS = ['status', 'sipCode', 'sipReason', 'sipCallId', 'answeredAt', 'endedAt', 'dialog', 'invite'] as const;
 
 /** `patch ? 'field'`: the field was given (even as null); otherwise the column keeps its value. */
 function assign(column: string, field: string, alias: string, cast = ''): string {
@@ -157,7 +161,8 @@ WITH cu AS (
     ${assign('sip_call_id', 'sipCallId', 'lu')},
     ${assign('answered_at', 'answeredAt', 'lu', 'timestamptz')},
     ${assign('ended_at', 'endedAt', 'lu', 'timestamptz')},
-    dialog = CASE WHEN lu.patch ? 'dialog' THEN NULLIF(lu.patch->'dialog', 'null'::jsonb) ELSE t.dialog END
+    dialog = CASE WHEN lu.patch ? 'dialog' THEN NULLIF(lu.patch->'dialog', 'null'::jsonb) ELSE t.dialog END,
+    invite = CASE WHEN lu.patch ? 'invite' THEN NULLIF(lu.patch->'invite', 'null'::jsonb) ELSE t.invite END
   FROM lu JOIN c ON c.id = lu.call_id AND c.account_id = lu.account_id
   WHERE t.call_id = lu.call_id AND t.name = lu.name
   RETURNING t.call_id
@@ -174,10 +179,10 @@ WITH cu AS (
 SELECT id, account_id FROM c`;
 
 const WRITE_SIP_LOG = `
-INSERT INTO sip_message (call_id, leg, direction, at, peer, line)
-SELECT call_id, leg, direction, at, peer, line
-FROM ROWS FROM (json_to_recordset($1::json) AS (call_id text, leg text, direction text, at timestamptz, peer text, line text))
-  WITH ORDINALITY AS s(call_id, leg, direction, at, peer, line, n)
+INSERT INTO sip_message (call_id, leg, direction, at, peer, line, message)
+SELECT call_id, leg, direction, at, peer, line, message
+FROM ROWS FROM (json_to_recordset($1::json) AS (call_id text, leg text, direction text, at timestamptz, peer text, line text, message text))
+  WITH ORDINALITY AS s(call_id, leg, direction, at, peer, line, message, n)
 ORDER BY n`;
 
 const noop = (): void => undefined;
@@ -239,7 +244,7 @@ export class EventWriter {
     try {
       prepared = entries.map((entry) => {
         const callId = requireText(entry.callId, 'callId');
-        const row = { call_id: callId, leg: entry.leg, direction: entry.direction, at: toIso(entry.at, 'at'), peer: String(entry.peer), line: String(entry.line) };
+        const row = { call_id: callId, leg: entry.leg, direction: entry.direction, at: toIso(entry.at, 'at'), peer: String(entry.peer), line: String(entry.line), message: typeof entry.message === 'string' ? entry.message : null };
         return { callId, row: JSON.stringify(row) };
       });
     } catch (error) {

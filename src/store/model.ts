@@ -118,6 +118,8 @@ export interface NewCall {
   metadata?: object;
   /** Write the call's `call.queued` event (sequence 1, with its outbox row) with it. Default false. */
   queuedEvent?: boolean;
+  /** A call placed through a button: its public token's hash, written in the call's own transaction. */
+  buttonCall?: { buttonId: string; tokenHash: string };
 }
 
 export interface Idempotency {
@@ -139,6 +141,8 @@ export interface Leg {
   sipCallId: string | null;
   /** The persisted DialogSnapshot (src/sip/dialog/dialog-snapshot.ts): pass it to readSnapshot(). */
   dialog: JsonObject | null;
+  /** The persisted InviteSnapshot (src/sip/ua/orphaned-requests.ts) while the leg rang. */
+  invite: JsonObject | null;
   answeredAt: Date | null;
   endedAt: Date | null;
 }
@@ -210,6 +214,8 @@ export interface SipMessageRecord {
   at: Date;
   peer: string;
   line: string;
+  /** The whole message text; null for rows written before it was kept. */
+  message: string | null;
 }
 
 export interface Engine {
@@ -225,6 +231,75 @@ export interface EngineHeartbeat {
   sipAddress: string;
   sipPort: number;
   draining: boolean;
+}
+
+// ---- Buttons (issue 6) ----------------------------------------------------------------------
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+export interface BusinessHours {
+  /** IANA time zone name. */
+  timeZone: string;
+  /** Opening times, local to timeZone: `open` and `close` as HH:MM (close after open; 24:00 for midnight). */
+  weekly: { days: Weekday[]; open: string; close: string }[];
+}
+
+export interface ButtonLimits {
+  perIpPerHour: number;
+  perNumberPerHour: number;
+  perButtonPerHour: number;
+  perDay: number;
+}
+
+export interface Button {
+  id: string;
+  accountId: string;
+  name: string;
+  /** Leg b: fixed by the account, never taken from a visitor. */
+  destination: string;
+  trunkId: string | null;
+  callerId: string | null;
+  label: string;
+  colors: { background: string; text: string };
+  allowedOrigins: string[];
+  numberPatterns: string[];
+  allowPremiumRate: boolean;
+  businessHours: BusinessHours | null;
+  limits: ButtonLimits;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewButton {
+  name: string;
+  destination: string;
+  trunkId?: string | null;
+  callerId?: string | null;
+  /** Default "Call me". */
+  label?: string;
+  colors?: { background: string; text: string };
+  allowedOrigins: readonly string[];
+  numberPatterns?: readonly string[];
+  allowPremiumRate?: boolean;
+  businessHours?: BusinessHours | null;
+  limits?: Partial<ButtonLimits>;
+  /** Default true. */
+  enabled?: boolean;
+}
+
+/** Absent fields are left as they are; `null` clears trunk, callerId and businessHours. */
+export type ButtonUpdate = Partial<Omit<NewButton, 'limits'>> & { limits?: Partial<ButtonLimits> };
+
+/** A call placed through a button, as its public token shows it. */
+export interface ButtonCallStatus {
+  buttonId: string;
+  callId: string;
+  /** The button's, for the CORS check of the public status endpoints. */
+  allowedOrigins: string[];
+  status: CallStatus;
+  endReason: EndReason | null;
+  failedLeg: LegName | null;
 }
 
 // Webhooks (docs/webhooks.md)

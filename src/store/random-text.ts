@@ -26,7 +26,7 @@ export function randomBase62(length: number): string {
   return text;
 }
 
-export type IdPrefix = 'acc' | 'key' | 'trk' | 'call' | 'evt' | 'whe' | 'whd';
+export type IdPrefix = 'acc' | 'key' | 'trk' | 'call' | 'evt' | 'btn' | 'whe' | 'whd';
 
 /** `call_` + 22 base62 characters: 131 random bits. */
 export function newId(prefix: IdPrefix): string {
@@ -49,6 +49,11 @@ export function newWebhookSecret(): string {
   const bytes = Buffer.alloc(32);
   randomFillSync(bytes);
   return `whsec_${bytes.toString('base64')}`;
+}
+
+/** A button call's public token: `pct_` + 32 base62 characters (190 random bits). */
+export function newPublicCallToken(): string {
+  return `pct_${randomBase62(32)}`;
 }
 
 /** `prefix_` + 22 base62 characters derived from `parts` (SHA-256): the same parts, the same id. */

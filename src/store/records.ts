@@ -67,6 +67,7 @@ export function toLeg(row: Rows.Leg): Leg {
     sipReason: row.sipReason,
     sipCallId: row.sipCallId,
     dialog: (row.dialog ?? null) as JsonObject | null,
+    invite: (row.invite ?? null) as JsonObject | null,
     answeredAt: row.answeredAt,
     endedAt: row.endedAt,
   };
@@ -128,6 +129,7 @@ export function toSipMessage(row: Rows.SipMessage): SipMessageRecord {
     at: row.at,
     peer: row.peer,
     line: row.line,
+    message: row.message,
   };
 }
 

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { AccountRepository } from './accounts.js';
 import { ApiKeyRepository, type ApiKeyOptions, type BootstrapResult } from './api-keys.js';
+import { ButtonRepository } from './buttons.js';
 import { CallRepository, type CreatedCall } from './calls.js';
 import { systemWallClock, type WallClock } from './clock.js';
 import { EngineRegistry } from './engines.js';
@@ -15,6 +16,9 @@ import type {
   Account,
   ApiKey,
   Authenticated,
+  Button,
+  ButtonCallStatus,
+  ButtonUpdate,
   Call,
   CallEventRecord,
   CallPage,
@@ -24,6 +28,7 @@ import type {
   JsonObject,
   ListCallsQuery,
   NewApiKey,
+  NewButton,
   NewCall,
   NewTrunk,
   SipMessageRecord,
@@ -118,11 +123,17 @@ export class Store {
   private readonly trunks: TrunkRepository;
   private readonly calls: CallRepository;
   private readonly engines: EngineRegistry;
+  private readonly buttons: ButtonRepository;
   private closing: Promise<void> | undefined;
 
   constructor(options: StoreOptions) {
     const clock = options.clock ?? systemWallClock;
-    const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
+    const report = options.onError ?? ((error: Error) => process.emitWarning(error));
+    // A connection still closing when the store has been closed may hear the server end it
+    // (a test dropping its database at once): that is no error of a running store.
+    const onError = (error: Error): void => {
+      if (this.closing === undefined) report(error);
+    };
     const box = new SecretBox(options.encryptionKey);
     // A database that stops answering fails writes after 10 s instead of queueing them forever.
     const common = { connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 };
@@ -135,8 +146,9 @@ export class Store {
     this.accounts = new AccountRepository(this.prisma, clock);
     this.apiKeys = new ApiKeyRepository(this.prisma, clock, options.apiKeys);
     this.trunks = new TrunkRepository(this.prisma, clock, box);
-    this.calls = new CallRepository(this.prisma, clock);
+    this.calls = new CallRepository(this.prisma, clock, this.pool);
     this.engines = new EngineRegistry(this.prisma, clock);
+    this.buttons = new ButtonRepository(this.prisma, clock);
     this.events = new EventWriter(this.writerPool, clock, { ...options.eventWriter, onError: onError as (error: StoreError) => void });
     this.outbox = new OutboxReader(this.writerPool, clock);
     this.webhookEndpoints = new WebhookEndpointRepository(this.prisma, clock, box);
@@ -258,7 +270,9 @@ export class Store {
         sipCode: row.leg_sip_code,
         sipReason: row.leg_sip_reason,
         sipCallId: row.leg_sip_call_id,
+        // Not read: the dispatcher shows calls, it does not resume their dialogs.
         dialog: null,
+        invite: null,
         answeredAt: row.leg_answered_at,
         endedAt: row.leg_ended_at,
       };
@@ -267,6 +281,10 @@ export class Store {
   }
   liveCallsOf(engineId: string): Promise<Call[]> {
     return this.calls.liveCallsOf(engineId);
+  }
+  /** Unfinished calls by id (any account's: for the engine that took them over). */
+  liveCallsById(ids: readonly string[]): Promise<Call[]> {
+    return this.calls.liveCallsById(ids);
   }
   claimCall(callId: string, fromEngineId: string | null, toEngineId: string): Promise<boolean> {
     return this.calls.claimCall(callId, fromEngineId, toEngineId);
@@ -285,8 +303,11 @@ export class Store {
   }
 
   // Engines
-  heartbeat(engineId: string, beat: EngineHeartbeat): Promise<void> {
+  heartbeat(engineId: string, beat: EngineHeartbeat): Promise<'refreshed' | 'registered'> {
     return this.engines.heartbeat(engineId, beat);
+  }
+  claimEngine(deadEngineId: string, byEngineId: string, olderThanMs: number): Promise<string[] | null> {
+    return this.engines.claimEngine(deadEngineId, byEngineId, olderThanMs);
   }
   staleEngines(olderThanMs: number): Promise<Engine[]> {
     return this.engines.staleEngines(olderThanMs);
@@ -304,6 +325,30 @@ export class Store {
   }
   completeOutbox(eventIds: readonly string[]): Promise<number> {
     return this.outbox.completeOutbox(eventIds);
+  }
+
+  // Buttons (issue 6)
+  createButton(accountId: string, input: NewButton): Promise<Button> {
+    return this.buttons.createButton(accountId, input);
+  }
+  listButtons(accountId: string): Promise<Button[]> {
+    return this.buttons.listButtons(accountId);
+  }
+  getButton(accountId: string, id: string): Promise<Button | null> {
+    return this.buttons.getButton(accountId, id);
+  }
+  /** By id alone, whatever the account: for the public endpoints. */
+  findButton(id: string): Promise<Button | null> {
+    return this.buttons.findButton(id);
+  }
+  updateButton(accountId: string, id: string, update: ButtonUpdate): Promise<Button> {
+    return this.buttons.updateButton(accountId, id, update);
+  }
+  deleteButton(accountId: string, id: string): Promise<void> {
+    return this.buttons.deleteButton(accountId, id);
+  }
+  buttonCallStatus(tokenHash: string): Promise<ButtonCallStatus | null> {
+    return this.buttons.buttonCallStatus(tokenHash);
   }
 
   /** Flushes the event writer, then closes both pools. Idempotent. */

@@ -24,6 +24,8 @@ function concretePath(path: string): string {
   if (path.startsWith('/v1/trunks/')) return path.replace('{id}', 'trk_4f9a1c2b7e');
   if (path.startsWith('/v1/webhook-endpoints/')) return path.replace('{id}', 'whe_7Hq2LkP9sVx4Rb1Tn6Wm3c');
   if (path.startsWith('/v1/webhook-deliveries/')) return path.replace('{id}', 'whd_Rb1Tn6Wm3c7Hq2LkP9sVx4');
+  if (path.includes('/buttons/')) return path.replace('{id}', 'btn_3kQ9zV1xT7mB2nR5wY8pL4');
+  if (path.startsWith('/v1/public/calls/')) return path.replace('{token}', 'pct_Vb8Qm2Zp7Lx1Nc3Rt6Ws9Yk4Hd5Jf0Ga');
   return path.replace('{id}', 'key_9d8c7b6a5f');
 }
 
@@ -73,15 +75,22 @@ describe('openapi.yaml', () => {
     const operations = contract.operations.map((operation) => `${operation.method.toUpperCase()} ${operation.path} ${operation.operationId}`).sort();
     assert.deepEqual(operations, [
       'DELETE /v1/api-keys/{id} deleteApiKey',
+      'DELETE /v1/buttons/{id} deleteButton',
       'DELETE /v1/trunks/{id} deleteTrunk',
       'DELETE /v1/webhook-endpoints/{id} deleteWebhookEndpoint',
       'GET /healthz getHealth',
+      'GET /metrics getMetrics',
       'GET /readyz getReadiness',
       'GET /v1/api-keys listApiKeys',
+      'GET /v1/buttons listButtons',
+      'GET /v1/buttons/{id} getButton',
       'GET /v1/calls listCalls',
       'GET /v1/calls/{id} getCall',
       'GET /v1/calls/{id}/events listCallEvents',
       'GET /v1/calls/{id}/sip getCallSipLog',
+      'GET /v1/public/buttons/{id} getPublicButton',
+      'GET /v1/public/calls/{token} getPublicCall',
+      'GET /v1/public/calls/{token}/events streamPublicCall',
       'GET /v1/trunks listTrunks',
       'GET /v1/trunks/{id} getTrunk',
       'GET /v1/webhook-deliveries/{id} getWebhookDelivery',
@@ -90,12 +99,15 @@ describe('openapi.yaml', () => {
       'GET /v1/webhook-endpoints/{id}/deliveries listWebhookDeliveries',
       'GET /v1/webhook-endpoints/{id}/secret getWebhookEndpointSecret',
       'GET /v1/webhook-secret getAccountWebhookSecret',
+      'PATCH /v1/buttons/{id} updateButton',
       'PATCH /v1/trunks/{id} updateTrunk',
       'PATCH /v1/webhook-endpoints/{id} updateWebhookEndpoint',
       'POST /v1/api-keys createApiKey',
+      'POST /v1/buttons createButton',
       'POST /v1/calls createCall',
       'POST /v1/calls/{id}/hangup hangupCall',
       'POST /v1/calls/{id}/transfer transferCall',
+      'POST /v1/public/buttons/{id}/calls createPublicButtonCall',
       'POST /v1/trunks createTrunk',
       'POST /v1/webhook-deliveries/{id}/retry retryWebhookDelivery',
       'POST /v1/webhook-endpoints createWebhookEndpoint',
@@ -105,9 +117,10 @@ describe('openapi.yaml', () => {
     ]);
   });
 
-  test('every operation is public exactly when it is outside /v1', () => {
+  test('every operation is public exactly when it is outside /v1 or under /v1/public', () => {
     for (const operation of contract.operations) {
-      assert.equal(operation.secured, operation.path.startsWith('/v1/'), `${operation.operationId}: secured=${operation.secured}`);
+      const secured = operation.path.startsWith('/v1/') && !operation.path.startsWith('/v1/public/');
+      assert.equal(operation.secured, secured, `${operation.operationId}: secured=${operation.secured}`);
     }
   });
 
@@ -116,7 +129,7 @@ describe('openapi.yaml', () => {
       const statuses = Object.keys(operation.responses);
       const need = [
         ...(operation.secured ? ['401', '500'] : []),
-        ...(operation.path.includes('{id}') ? ['404'] : []),
+        ...(operation.path.includes('{id}') || operation.path.includes('{token}') ? ['404'] : []),
         ...(operation.requestBody ? ['413', '415', '422'] : []),
         ...(operation.parameters.some((parameter) => parameter.in === 'query' || parameter.in === 'header') ? ['400'] : []),
       ];
@@ -130,7 +143,7 @@ describe('openapi.yaml', () => {
   });
 
   test('lists take limit (1-100, default 20) and cursor, and answer { data, nextCursor, hasMore }', () => {
-    for (const operationId of ['listCalls', 'listTrunks', 'listApiKeys']) {
+    for (const operationId of ['listCalls', 'listTrunks', 'listApiKeys', 'listButtons']) {
       const operation = contract.operation(operationId);
       const limit = operation.parameters.find((parameter) => parameter.name === 'limit');
       assert.deepEqual(limit?.schema, { type: 'integer', minimum: 1, maximum: 100, default: 20 });
@@ -233,7 +246,8 @@ describe('contract coverage', () => {
     assert.ok(unserved.includes('createCall'));
     assert.ok(!unserved.includes('getCall'));
     assert.ok(!unserved.includes('getHealth'), 'the probes are served by the framework');
-    assert.equal(unserved.length, contract.operations.length - 3);
+    assert.ok(!unserved.includes('getMetrics'), 'so is /metrics');
+    assert.equal(unserved.length, contract.operations.length - 4);
   });
 
   test('reports routes served without validated(), or with the handler of another operation', () => {

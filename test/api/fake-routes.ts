@@ -192,6 +192,45 @@ export function fakeRoutes(received: Received[]): RouteModule {
         return { status: 200, body: { id: path.id, object: 'api_key', deleted: true } };
       }),
     );
+
+    // Buttons (issue 6); the public operations too (behind the key here: the framework is under test).
+    operation('createButton', (input, context) => {
+      note('createButton', input, context);
+      return { status: 201, body: { ...exampleBody('createButton', 201), name: input.body.name } };
+    });
+    operation('listButtons', (input, context) => {
+      note('listButtons', input, context);
+      return { status: 200, body: exampleBody('listButtons', 200) };
+    });
+    operation('getButton', ({ path }, context) => {
+      note('getButton', { path }, context);
+      return { status: 200, body: { ...exampleBody('getButton', 200), id: path.id } };
+    });
+    operation('updateButton', (input, context) => {
+      note('updateButton', input, context);
+      return { status: 200, body: { ...exampleBody('updateButton', 200), id: input.path.id } };
+    });
+    operation('deleteButton', ({ path }, context) => {
+      note('deleteButton', { path }, context);
+      return { status: 200, body: { id: path.id, object: 'button', deleted: true } };
+    });
+    operation('getPublicButton', ({ path }, context) => {
+      note('getPublicButton', { path }, context);
+      return { status: 200, body: { ...exampleBody('getPublicButton', 200), id: path.id } };
+    });
+    operation('createPublicButtonCall', (input, context) => {
+      note('createPublicButtonCall', input, context);
+      return { status: 202, body: exampleBody('createPublicButtonCall', 202) };
+    });
+    operation('getPublicCall', ({ path }, context) => {
+      note('getPublicCall', { path }, context);
+      return { status: 200, body: exampleBody('getPublicCall', 200) };
+    });
+    operation('streamPublicCall', ({ path }, context) => {
+      note('streamPublicCall', { path }, context);
+      context.res.status(200).type('text/event-stream').end('event: status\ndata: {"object":"public_call","status":"connected","final":false}\n\n');
+      return undefined as never;
+    });
     // Webhooks: answers made here (their examples are partial), checked against the contract all the same.
     const endpoint = (id: string) => ({
       id,
@@ -310,6 +349,7 @@ export function testApp(overrides: Partial<AppDeps> = {}): TestApp {
       return null;
     },
     ready: () => ({ ok: true, checks: { postgres: { ok: true }, redis: { ok: true } } }),
+    metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: '# HELP ctd_up 1 while serving\n# TYPE ctd_up gauge\nctd_up 1\n' }),
     registerRoutes: fakeRoutes(received),
     mapError: (error) => (error instanceof CallNotFound ? ApiProblem.notFound('call', error.callId) : undefined),
     logger: pino({ level: 'info' }, log.stream),

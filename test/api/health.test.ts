@@ -1,4 +1,4 @@
-/** `GET /healthz` and `GET /readyz`: public probes; readiness names the dependency that is down. */
+/** `GET /healthz`, `GET /readyz` and `GET /metrics`: public probes; readiness names the dependency that is down. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
@@ -20,6 +20,18 @@ describe('probes', () => {
     const app = testApp({ ready: async () => ({ ok: false, checks: { postgres: { ok: true }, redis: { ok: false, detail: 'connection refused' } } }) }).app;
     const response = await request(app).get('/readyz').expect(503);
     assert.deepEqual(response.body, { ok: false, checks: { postgres: { ok: true }, redis: { ok: false, detail: 'connection refused' } } });
+  });
+
+  test('/metrics answers the exposition text as its source gives it, uncached, without an API key', async () => {
+    const response = await request(testApp().app).get('/metrics').expect(200);
+    assert.match(response.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
+    assert.equal(response.headers['cache-control'], 'no-store');
+    assert.match(response.text, /^ctd_up 1$/m);
+  });
+
+  test('/metrics is a 404 problem in a process that keeps none', async () => {
+    const response = await request(testApp({ metrics: undefined }).app).get('/metrics').expect(404);
+    assert.equal(response.body.code, 'not_found');
   });
 
   test('a failed check makes /readyz 503 even if ok was claimed', async () => {

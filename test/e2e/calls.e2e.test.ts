@@ -66,6 +66,20 @@ describe('a click-to-dial call through the API', () => {
 
     const list = (await ctd.api('/v1/calls?status=completed&limit=5')).body;
     assert.equal(list.data[0].id, id);
+
+    // What Prometheus scrapes from this process says the same.
+    const scrape = await fetch(`${ctd.baseUrl}/metrics`);
+    assert.equal(scrape.status, 200);
+    assert.match(scrape.headers.get('content-type') ?? '', /^text\/plain/);
+    const metrics = await scrape.text();
+    const value = (series: RegExp): number => Number(series.exec(metrics)?.[1] ?? NaN);
+    assert.equal(value(/^ctd_calls_connected_total\{[^}]*\} (\d+)$/m), 1);
+    assert.equal(value(/^ctd_calls_ended_total\{status="completed",end_reason="api_hangup"[^}]*\} (\d+)$/m), 1);
+    assert.equal(value(/^ctd_call_setup_seconds_count\{[^}]*\} (\d+)$/m), 1);
+    assert.equal(value(/^ctd_sip_messages_total\{direction="out",kind="request",method="INVITE"[^}]*\} (\d+)$/m), 3, 'INVITE A, INVITE B, re-INVITE A');
+    assert.equal(value(/^ctd_sip_messages_total\{direction="out",kind="request",method="BYE"[^}]*\} (\d+)$/m), 2);
+    assert.equal(value(/^ctd_active_calls\{[^}]*\} (\d+)$/m), 0);
+    assert.match(metrics, /^process_cpu_seconds_total\{/m, "Node's process metrics");
   });
 
   test('the real app serves every operation of the contract and nothing else', async (t) => {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/main.js';
 import { dropDatabase } from '../../src/store/index.js';
@@ -24,7 +24,7 @@ export interface ServiceUnderTest {
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; key?: string }): Promise<{ status: number; body: ApiBody; headers: Headers }>;
 }
 
-export async function startTestService(t: TestContext, options: { sipPort: number; env?: Record<string, string> }): Promise<ServiceUnderTest> {
+export async function startTestService(t: TestContext, options: { sipPort: number; env?: Record<string, string>; logger?: Logger }): Promise<ServiceUnderTest> {
   const database = `ctd_e2e_${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     DATABASE_URL: `postgresql://postgres:postgres@127.0.0.1:5432/${database}`,
@@ -33,12 +33,12 @@ export async function startTestService(t: TestContext, options: { sipPort: numbe
     BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
     SECRETS_KEY: randomBytes(32).toString('hex'),
     ENGINE_ID: `e2e-${randomBytes(3).toString('hex')}`,
+    // Its own queues: another service on the same Redis (a test running beside it) would take its jobs.
+    QUEUE_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
     DRAIN_MS: '0',
-    // Its own BullMQ keys: other test runs on the same Redis must not take this service's jobs.
-    QUEUE_PREFIX: `ctd-e2e-${randomBytes(4).toString('hex')}`,
     ...options.env,
   });
-  const service = await startService(config, pino({ level: process.env.E2E_LOG ?? 'silent' }));
+  const service = await startService(config, options.logger ?? pino({ level: process.env.E2E_LOG ?? 'silent' }));
   t.after(async () => {
     await service.stop(0);
     await dropDatabase(config.databaseUrl).catch(() => undefined);

@@ -187,12 +187,13 @@ describe('failures calling A (flow III): B is never called', { concurrency: CONC
 describe('failures calling B once A answered (flow III): A gets a BYE with the Reason', { concurrency: CONCURRENCY }, () => {
   for (const transport of TRANSPORTS) {
     const rejections = [
-      { scenario: 'uas-busy-offer', sip: { code: 486, reason: 'Busy Here' }, endReason: 'b_busy', ringing: false },
-      { scenario: 'uas-decline-offer', sip: { code: 603, reason: 'Decline' }, endReason: 'b_rejected', ringing: false },
-      { scenario: 'uas-no-answer-offer', sip: { code: 487, reason: 'Request Terminated' }, endReason: 'b_no_answer', ringing: true },
+      { scenario: 'uas-busy-offer', sip: { code: 486, reason: 'Busy Here' }, endReason: 'b_busy', ringing: false, toA: { code: 486, reason: 'Busy Here' } },
+      { scenario: 'uas-decline-offer', sip: { code: 603, reason: 'Decline' }, endReason: 'b_rejected', ringing: false, toA: { code: 603, reason: 'Decline' } },
+      // The 487 is the echo of our own CANCEL: A is told 480 (no answer), not "request terminated".
+      { scenario: 'uas-no-answer-offer', sip: { code: 487, reason: 'Request Terminated' }, endReason: 'b_no_answer', ringing: true, toA: { code: 480, reason: 'Temporarily Unavailable' } },
     ] as const;
-    for (const { scenario, sip, endReason, ringing } of rejections) {
-      test(`B ${ringing ? 'rings past its ring timeout' : `answers ${sip.code}`}: failed ${endReason}, BYE to A with Reason cause=${sip.code} (${transport})`, async (t) => {
+    for (const { scenario, sip, endReason, ringing, toA: reasonToA } of rejections) {
+      test(`B ${ringing ? 'rings past its ring timeout' : `answers ${sip.code}`}: failed ${endReason}, BYE to A with Reason cause=${reasonToA.code} (${transport})`, async (t) => {
         const call = await setUpCall(t, transport, { a: { scenario: shared('uas-answer-offer') }, b: { scenario: shared(scenario) } });
         const id = `call_b_${endReason}_${transport}`;
         call.under.engine.startCall(call.request(id, { b: { ringTimeoutMs: 500 } }));
@@ -208,7 +209,7 @@ describe('failures calling B once A answered (flow III): A gets a BYE with the R
           legs: ['a:calling', 'a:ringing 180', 'a:answered 200', 'b:calling', ...(ringing ? ['b:ringing 180'] : []), `b:failed ${sip.code}`, 'a:ended'],
         });
         assert.deepEqual(methods(toA), ['INVITE', 'ACK', 'BYE'], 'A: answered, held, then BYE');
-        assert.equal(header(requests(toA, 'BYE')[0], 'Reason'), reasonFor(sip), "the BYE to A carries B's status (RFC 3326)");
+        assert.equal(header(requests(toA, 'BYE')[0], 'Reason'), reasonFor(reasonToA), "the BYE to A carries B's status (RFC 3326)");
         assert.deepEqual(methods(toB), ringing ? ['INVITE', 'CANCEL', 'ACK'] : ['INVITE', 'ACK'], 'B: its final response ACKed');
         await assertEngineClean(call.under);
       });
@@ -259,6 +260,9 @@ describe('failures calling B once A answered (flow III): A gets a BYE with the R
       assert.deepEqual(methods(toA), ['INVITE', 'ACK', 'BYE'], 'A is never re-INVITEd with an offer it cannot take');
       assert.deepEqual(methods(toB), ['INVITE', 'ACK', 'BYE'], "B's 200 is ACKed, then BYE");
       assert.match(body(requests(toB, 'ACK')[0]), /\r?\nm=audio 0 RTP\/AVP 18\r?\n/, "the ACK to B rejects its stream (port 0), answering B's offer");
+      const incompatible = reasonFor({ code: 488, reason: 'Incompatible media' });
+      assert.equal(header(requests(toA, 'BYE')[0], 'Reason'), incompatible, 'the BYE to A says why (RFC 3326)');
+      assert.equal(header(requests(toB, 'BYE')[0], 'Reason'), incompatible, 'the BYE to B too');
       await assertEngineClean(call.under);
     });
   }

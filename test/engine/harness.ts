@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { Engine, type CallEvent, type CallStatus, type EngineOptions } from '../../src/engine/index.js';
-import { TransportLayer } from '../../src/sip/index.js';
+import { TransportLayer, type TransportLayerOptions } from '../../src/sip/index.js';
 
 export const TEST_TIMERS = { T1: 50, T2: 400, T4: 500 };
 
@@ -25,8 +25,8 @@ export interface EngineUnderTest {
   legStatuses(callId: string): string[];
 }
 
-export async function startEngine(t: TestContext, port: number, options: Partial<EngineOptions> = {}): Promise<EngineUnderTest> {
-  const transport = new TransportLayer({ host: '127.0.0.1', port });
+export async function startEngine(t: TestContext, port: number, options: Partial<EngineOptions> = {}, transportOptions: Partial<TransportLayerOptions> = {}): Promise<EngineUnderTest> {
+  const transport = new TransportLayer({ host: '127.0.0.1', port, ...transportOptions });
   const bound = await transport.listen();
   const events: CallEvent[] = [];
   const errors: unknown[] = [];

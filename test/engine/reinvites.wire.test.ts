@@ -3,8 +3,9 @@
  * (RFC 3725 flow III) against SIPp parties over UDP and TCP. A's re-INVITE while B is still being
  * called (491, RFC 3261 §14.2), A's new offer once connected (relayed to B, RFC 3725 §4.3), an
  * offerless refresh (answered with the description last sent, RFC 3264 §8), an in-dialog OPTIONS,
- * glare on our re-INVITE to A (491, retried after the §14.1 delay), and a re-INVITE A never
- * answers. Each test checks the engine's events, what each SIPp party received (its scenario
+ * glare on our re-INVITE to A (491, retried after the §14.1 delay), a re-INVITE A never answers
+ * (A and B both get a BYE, RFC 3261 §14.1) and one A answers 481 (no BYE to A: it has no dialog
+ * left, §12.2.1.2). Each test checks the engine's events, what each SIPp party received (its scenario
  * succeeded) and that the engine holds nothing afterwards.
  *
  * The tests of a describe() run concurrently (own ports, parties and engine each): every call
@@ -18,8 +19,6 @@ import { assertEngineClean } from './harness.js';
 import { assertCallEnd, body, header, methods, ours, partyDone, reasonFor, requests, responses, setUpCall, shared, tracedAt, TRANSPORTS } from './wire-calls.js';
 
 const CONCURRENCY = 4;
-const NO_BYE_AFTER_TIMEOUT =
-  'engine bug: after a re-INVITE times out (or gets 408) the session ends without a BYE (OutgoingInviteSession.dialogResponse: "a BYE is pointless"), so a live A keeps its dialog open';
 const CONNECTED_LEGS = ['a:calling', 'a:ringing 180', 'a:answered 200', 'b:calling', 'b:ringing 180', 'b:answered 200', 'a:connected', 'b:connected'];
 
 /** Received INVITEs, one per transaction (UDP retransmissions dropped). */
@@ -204,9 +203,27 @@ describe('our re-INVITE to A fails', { concurrency: CONCURRENCY }, () => {
         );
         assert.equal(header(requests(toB, 'BYE')[0], 'Reason'), reasonFor({ code: 408, reason: 'Request Timeout' }));
       });
-      await t.test('A, whose dialog is still up on its side, gets a BYE too', { todo: NO_BYE_AFTER_TIMEOUT }, () => {
+      await t.test('A, whose dialog is still up on its side, gets a BYE too (RFC 3261 §14.1), saying why', () => {
         assert.deepEqual(methods(toA), ['INVITE', 'ACK', 'INVITE', 'BYE']);
+        assert.equal(header(requests(toA, 'BYE')[0], 'Reason'), 'SIP;cause=408;text="Request Timeout"');
       });
+    });
+
+    test(`A answers our re-INVITE 481 (its dialog is gone): B is released, A gets no BYE, the call fails (${transport})`, async (t) => {
+      const call = await setUpCall(t, transport, { a: { scenario: ours('uas-reinvite-481-offer') }, b: { scenario: shared('uas-answer-offer') } });
+      const id = `call_reinvite_481_${transport}`;
+      call.under.engine.startCall(call.request(id));
+      const final = await call.under.final(id);
+      const toA = await partyDone(call.a, 'A');
+      const toB = await partyDone(call.b, 'B');
+      assert.deepEqual(
+        { status: final.status, endReason: final.endReason, failedLeg: final.failedLeg, sip: final.sip },
+        { status: 'failed', endReason: 'negotiation_failed', failedLeg: 'a', sip: { code: 481, reason: 'Call/Transaction Does Not Exist' } },
+      );
+      assert.deepEqual(methods(toA), ['INVITE', 'ACK', 'INVITE', 'ACK'], 'A: the 481 ACKed, and no BYE to a dialog it no longer has (RFC 3261 §12.2.1.2)');
+      assert.deepEqual(methods(toB), ['INVITE', 'ACK', 'BYE'], "B's 200 is ACKed, then BYE'd");
+      assert.equal(header(requests(toB, 'BYE')[0], 'Reason'), reasonFor({ code: 481, reason: 'Call/Transaction Does Not Exist' }));
+      await assertEngineClean(call.under);
     });
   }
 });

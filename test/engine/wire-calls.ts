@@ -36,8 +36,8 @@ export function shared(name: string): string {
 export interface Party {
   scenario: string;
   vars?: Record<string, string | number>;
-  /** -key NAME VALUE; a function gets the SIP ports of A and B (e.g. for a redirect target). */
-  keys?: Record<string, string> | ((ports: { a: number; b: number }) => Record<string, string>);
+  /** -key NAME VALUE; a function gets the SIP ports of A, B, the engine and nobody (e.g. for redirect targets). */
+  keys?: Record<string, string> | ((ports: { a: number; b: number; engine: number; nobody: number }) => Record<string, string>);
 }
 
 export interface WireCall {
@@ -65,7 +65,7 @@ export async function setUpCall(t: TestContext, transport: SippTransport, partie
           transport,
           timeoutSeconds: 25,
           ...(party.vars ? { vars: party.vars } : {}),
-          ...(party.keys ? { keys: typeof party.keys === 'function' ? party.keys({ a: base + PARTY_A, b: base + PARTY_B }) : party.keys } : {}),
+          ...(party.keys ? { keys: typeof party.keys === 'function' ? party.keys({ a: base + PARTY_A, b: base + PARTY_B, engine: base + ENGINE, nobody: base + NOBODY }) : party.keys } : {}),
         })
       : Promise.resolve(undefined);
   const a = await start(parties.a, base + PARTY_A, base + MEDIA_A);

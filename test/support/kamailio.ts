@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,12 @@ export interface KamailioOptions {
   port: number;
   /** Turns on the digest challenge (the config's WITH_AUTH switch). */
   auth?: KamailioAuth;
+  /**
+   * TLS on 127.0.0.1:port as well (the config's WITH_TLS switch, module tls.so from Debian's
+   * kamailio-tls-modules), with this certificate; peers' certificates are checked against caFile
+   * both ways (ours when Kamailio connects to us, as a client too).
+   */
+  tls?: { port: number; certFile: string; keyFile: string; caFile: string };
   /** Kamailio is killed after this many seconds whatever happens; default 120. */
   lifetimeSeconds?: number;
   /** How long to wait for the OPTIONS probe to be answered; default 5000 ms. */
@@ -88,12 +94,20 @@ export async function startKamailio(options: KamailioOptions): Promise<KamailioH
   }
 
   const runDir = await mkdtemp(join(tmpdir(), 'kamailio-'));
+  const listen: string[] = [];
+  if (options.tls) {
+    const tlsConfig = join(runDir, 'tls.cfg');
+    await writeFile(tlsConfig, tlsProfiles(options.tls));
+    defines.push('-A', 'WITH_TLS', '-A', `TLS_CONFIG="${tlsConfig}"`);
+    listen.push('-l', `tls:${HOST}:${options.tls.port}`);
+  }
   const args = [
     '--kill-after=3', String(lifetimeSeconds),
     'kamailio', '-f', KAMAILIO_CONFIG, '-DD', '-E',
     '-Y', runDir, '-P', join(runDir, 'kamailio.pid'), '-w', runDir,
     '-m', '32', '-M', '4',
     '-l', `udp:${HOST}:${options.port}`, '-l', `tcp:${HOST}:${options.port}`,
+    ...listen,
     ...defines,
   ];
   // `timeout` forwards our SIGTERM to Kamailio, which stops its own children. Detached, it leads a
@@ -147,6 +161,12 @@ export async function startKamailio(options: KamailioOptions): Promise<KamailioH
     log: () => output,
     stop,
   };
+}
+
+/** tls.cfg: TLS 1.2 or later; as a server, a client certificate is checked if one is sent; as a client, the server's must be valid. */
+function tlsProfiles(tls: { certFile: string; keyFile: string; caFile: string }): string {
+  const common = [`method = TLSv1.2+`, `certificate = ${tls.certFile}`, `private_key = ${tls.keyFile}`, `ca_list = ${tls.caFile}`];
+  return ['[server:default]', ...common, 'verify_certificate = yes', 'require_certificate = no', '', '[client:default]', ...common, 'verify_certificate = yes', 'require_certificate = yes', ''].join('\n');
 }
 
 /** OPTIONS over UDP until a response comes back, then one TCP connect; bounded by timeoutMs. */

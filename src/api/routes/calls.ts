@@ -3,13 +3,13 @@
  * read and list calls, their events and SIP log, and send hang-up and transfer commands to the
  * engine that owns the call.
  */
-import type { CallQueues, OriginateJob, OriginateLeg } from '../../queue/index.js';
-import { IdempotencyConflict, type Call as CallRecord, type NewLeg, type Store, type Trunk } from '../../store/index.js';
-import type { LegRequest } from '../contract.js';
-import { fromHeader, resolveParty, type TrunkForParty } from '../party.js';
+import type { CallQueues } from '../../queue/index.js';
+import type { Call as CallRecord, Store, Trunk } from '../../store/index.js';
+import { createCallPlacer, toParty } from '../call-placement.js';
+import { resolveParty } from '../party.js';
 import { ApiProblem } from '../problem.js';
 import type { RouteModule } from '../routes.js';
-import { callView, eventView, flowName, sipLineView } from '../views.js';
+import { callView, eventView, sipLineView } from '../views.js';
 
 export interface CallRoutesDeps {
   store: Store;
@@ -18,39 +18,13 @@ export interface CallRoutesDeps {
   sipHost: string;
 }
 
-/** What the call row keeps of where each leg goes; the job carries the rest. */
-interface PlannedLeg {
-  record: NewLeg;
-  job: OriginateLeg;
-}
-
 const FINAL = new Set(['completed', 'failed', 'canceled']);
 
 export function callRoutes(deps: CallRoutesDeps): RouteModule {
   const { store, queues } = deps;
 
-  async function trunkFor(accountId: string, trunkId: string | undefined): Promise<Trunk | undefined> {
-    if (trunkId === undefined) return (await store.getDefaultTrunk(accountId)) ?? undefined;
-    const trunk = await store.getTrunk(accountId, trunkId);
-    if (!trunk) throw new ApiProblem('validation_failed', { detail: `no trunk ${trunkId} in this account`, errors: [{ field: '/trunk', message: 'no such trunk' }] });
-    return trunk;
-  }
-
-  function planLeg(name: 'a' | 'b', leg: LegRequest, defaults: { callerId?: string; ringTimeout: number }, trunk: Trunk | undefined, namedTrunk: boolean): PlannedLeg {
-    const party = resolveParty(leg.uri, trunk && toParty(trunk), `/${name}/uri`);
-    // A sip: URI uses the trunk only when the request named one (a default trunk is for numbers).
-    const trunkId = leg.uri.startsWith('sip') && !namedTrunk ? undefined : party.trunkId;
-    const via = trunkId ? trunk : undefined;
-    const callerId = leg.callerId ?? defaults.callerId;
-    const from = fromHeader(callerId, via && toParty(via), deps.sipHost);
-    const ringTimeout = leg.ringTimeout ?? defaults.ringTimeout;
-    const headers = Object.entries(leg.headers ?? {});
-    const record: NewLeg = { uri: leg.uri, callerId: callerId ?? from.slice(1, -1), ringTimeoutS: ringTimeout, headers: leg.headers ?? {}, trunkId: trunkId ?? null };
-    const job: OriginateLeg = { uri: party.uri, from, ringTimeoutMs: ringTimeout * 1000 };
-    if (headers.length > 0) job.headers = headers;
-    if (trunkId) job.trunkId = trunkId;
-    return { record, job };
-  }
+  const placer = createCallPlacer(deps);
+  const trunkFor = (accountId: string, trunkId: string | undefined): Promise<Trunk | undefined> => placer.trunkFor(accountId, trunkId);
 
   async function liveCall(accountId: string, id: string): Promise<CallRecord> {
     const call = await store.getCall(accountId, id);
@@ -61,40 +35,7 @@ export function callRoutes(deps: CallRoutesDeps): RouteModule {
 
   return (_router, { operation }) => {
     operation('createCall', async ({ body }, { principal, idempotency }) => {
-      const accountId = principal.accountId;
-      const trunk = await trunkFor(accountId, body.trunk);
-      const defaults = { ...(body.callerId !== undefined ? { callerId: body.callerId } : {}), ringTimeout: body.ringTimeout ?? 30 };
-      const a = planLeg('a', body.a, defaults, trunk, body.trunk !== undefined);
-      const b = planLeg('b', body.b, defaults, trunk, body.trunk !== undefined);
-      const flow = flowName(body.flow ?? 3);
-      const ringback = body.ringback ?? 'none';
-      const maxDurationS = body.maxDuration ?? 0;
-      let created;
-      try {
-        created = await store.createCall(
-          accountId,
-          { a: a.record, b: b.record, flow, ringback, maxDurationS, webhookUrl: body.webhookUrl ?? null, metadata: body.metadata ?? {}, queuedEvent: true },
-          idempotency ? { key: idempotency.key, requestHash: idempotency.fingerprint } : undefined,
-        );
-      } catch (error) {
-        if (error instanceof IdempotencyConflict) throw new ApiProblem('idempotency_key_reused', { detail: error.message });
-        throw error;
-      }
-      const call = created.call;
-      if (created.created) {
-        const job: OriginateJob = {
-          callId: call.id,
-          accountId,
-          a: a.job,
-          b: b.job,
-          flow,
-          ringback,
-          maxDurationMs: maxDurationS * 1000,
-          sequence: call.lastSequence,
-          acceptedAt: Date.now(),
-        };
-        await queues.originateCall(job);
-      }
+      const { call } = await placer.place(principal.accountId, body, { idempotency });
       return { status: 202, body: callView(call), headers: { Location: `/v1/calls/${call.id}` } };
     });
 
@@ -156,8 +97,4 @@ export function callRoutes(deps: CallRoutesDeps): RouteModule {
       return { status: 200, body: { data: lines.map(sipLineView) } };
     });
   };
-}
-
-function toParty(trunk: Trunk): TrunkForParty {
-  return { id: trunk.id, host: trunk.host, port: trunk.port, transport: trunk.transport, fromDomain: trunk.fromDomain, numberFormat: trunk.numberFormat };
 }

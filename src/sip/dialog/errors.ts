@@ -32,6 +32,8 @@ export type DialogErrorCode =
   /** A body without a Content-Type the dialog can infer, or a method without its header. */
   | 'MISSING_HEADER'
   | 'BAD_METHOD'
+  /** RFC 3311 §5.1: no UPDATE before an early dialog from a reliable 1xx, to a peer that does not allow it, or with an offer before the INVITE's exchange is over. */
+  | 'UPDATE_NOT_ALLOWED'
   | 'BAD_SESSION_TIMER'
   | 'BAD_SNAPSHOT';
 

@@ -68,6 +68,13 @@ export interface DialogOptions {
   maxForwards?: number;
   /** A source of [0, 1) for glare delays, Retry-After and the first local CSeq of a UAS dialog. */
   random?: () => number;
+  /**
+   * How long an ACK of ours is kept for retransmitted 2xx responses. A UAS retransmits for 64*T1
+   * (RFC 3261 §13.3.1.4) of its own T1, which may be longer than ours: the UA core keeps it for
+   * 128*T1 (64 s by default). Then it goes, with what it holds: a connected call keeps its
+   * dialogs for as long as it lasts.
+   */
+  ackRetentionMs?: number;
 }
 
 export interface BodyOptions {
@@ -134,6 +141,8 @@ interface AnsweredInvite {
   /** Until its ACK is built, which copies its credentials (then the INVITE is not needed any more). */
   invite: SipRequest | undefined;
   ack: OutgoingRequest | undefined;
+  /** When the ACK was built: it is forgotten ackRetentionMs later. */
+  ackBuiltAt: number;
 }
 
 interface DialogFields {
@@ -172,16 +181,20 @@ export class SessionDialog {
   private timer: SessionTimer | undefined;
   private rseq: RSeqState | undefined;
   private glareTimer: TimerHandle | undefined;
+  private ackReleaseTimer: TimerHandle | undefined;
   /** Our requests awaiting a final response, by CSeq number (each of ours has its own; the method is checked on the way out). */
-  private readonly pending = new Map<number, SipRequest>();
+  private pending: Map<number, SipRequest> | undefined;
   /** Our INVITEs that received a 2xx, by CSeq number, with their ACK once built. */
-  private readonly answeredInvites = new Map<number, AnsweredInvite>();
+  private answeredInvites: Map<number, AnsweredInvite> | undefined;
+  // (Both maps exist only while they hold something: a connected call keeps its dialogs for as
+  // long as it lasts, mostly with neither.)
 
   private readonly clock: Clock;
   private readonly capabilities: Capabilities;
   private readonly minSE: number;
   private readonly maxForwards: number;
   private readonly random: () => number;
+  private readonly ackRetentionMs: number;
 
   private constructor(options: DialogOptions, fields: DialogFields) {
     this.clock = options.clock;
@@ -189,6 +202,7 @@ export class SessionDialog {
     this.minSE = Math.max(options.minSE ?? MIN_SE_FLOOR, MIN_SE_FLOOR);
     this.maxForwards = options.maxForwards ?? 70;
     this.random = options.random ?? Math.random;
+    this.ackRetentionMs = options.ackRetentionMs ?? 64_000;
     this.role = fields.role;
     this.currentState = fields.state;
     this.id = fields.id;
@@ -243,7 +257,7 @@ export class SessionDialog {
       initialInviteCSeq: invite.cseq.seq,
     });
     const offerInRequest = carriesSessionDescription(invite);
-    dialog.pending.set(invite.cseq.seq, invite);
+    (dialog.pending ??= new Map()).set(invite.cseq.seq, invite);
     dialog.offerAnswer.outgoingInvite = { cseq: invite.cseq.seq, phase: 'proceeding', offerInRequest, responseDescriptionSeen: false };
     if (offerInRequest) dialog.offerAnswer.sendDescription(invite.cseq.seq, 'INVITE');
     return { dialog, outcome: dialog.receiveResponse(response) };
@@ -371,6 +385,8 @@ export class SessionDialog {
   terminate(): void {
     this.currentState = 'terminated';
     this.cancelGlareRetry();
+    if (this.ackReleaseTimer !== undefined) this.clock.cancel(this.ackReleaseTimer);
+    this.ackReleaseTimer = undefined;
   }
 
   /** Changes our Contact for later target refresh requests and 2xx responses. */
@@ -424,7 +440,7 @@ export class SessionDialog {
     applyExtraHeaders(request, headers);
     setBody(request, body, contentType);
 
-    this.pending.set(cseq, request);
+    (this.pending ??= new Map()).set(cseq, request);
     if (method === 'INVITE') {
       this.offerAnswer.outgoingInvite = { cseq, phase: 'proceeding', offerInRequest: describes, responseDescriptionSeen: false };
     }
@@ -442,7 +458,7 @@ export class SessionDialog {
   createAck(options: BodyOptions = {}): OutgoingRequest {
     const invite = this.offerAnswer.outgoingInvite;
     if (invite === undefined || invite.phase !== 'awaiting-ack') {
-      const latest = [...this.answeredInvites.values()].pop();
+      const latest = [...(this.answeredInvites?.values() ?? [])].pop();
       if (latest?.ack) return latest.ack;
       throw new DialogError('NOTHING_TO_ACK', 'no 2xx to an INVITE awaits its ACK');
     }
@@ -475,18 +491,32 @@ export class SessionDialog {
     if (method !== 'INVITE' || response.status < 200 || response.status >= 300) {
       throw new DialogError('NOTHING_TO_ACK', 'only a 2xx to an INVITE is acknowledged this way');
     }
-    if (!this.answeredInvites.has(seq)) {
+    if (!this.answeredInvites?.has(seq)) {
       const invite = this.pendingRequest(seq, 'INVITE');
       if (invite === undefined) throw new DialogError('NOT_IN_DIALOG', 'the 2xx answers no INVITE of this dialog');
-      this.pending.delete(seq);
+      this.forgetPending(seq);
       this.acceptInvite2xx(invite, response);
     }
     const ack = this.buildAck(seq, ackBody, false);
     const cseq = this.nextLocalCSeq();
     const bye = this.buildRequest('BYE', cseq, 'BYE');
-    this.pending.set(cseq, bye.request);
+    (this.pending ??= new Map()).set(cseq, bye.request);
     this.terminate();
     return { ack, bye };
+  }
+
+  /**
+   * The BYE for a dialog our side gave up because a request in it timed out or got 408 (RFC 3261
+   * §12.2.1.2, §14.1): the dialog is already terminated here, but the peer may still hold it, and
+   * only a BYE tells it. Built even on a terminated dialog (not after 481: the peer has none).
+   */
+  createByeAfterLoss(headers: ExtraHeaders = []): OutgoingRequest {
+    const cseq = this.nextLocalCSeq();
+    const bye = this.buildRequest('BYE', cseq, 'BYE');
+    applyExtraHeaders(bye.request, headers);
+    (this.pending ??= new Map()).set(cseq, bye.request);
+    this.terminate();
+    return bye;
   }
 
   /**
@@ -523,20 +553,27 @@ export class SessionDialog {
     const { seq, method } = response.cseq;
     const status = response.status;
     if (method === 'INVITE' && status >= 200 && status < 300) {
-      const answered = this.answeredInvites.get(seq);
+      const answered = this.answeredInvites?.get(seq);
       if (answered) return { kind: 'retransmission', ack: answered.ack };
     }
     const request = this.pendingRequest(seq, method);
     if (request === undefined) return { kind: 'ignored' };
     if (status < 200) return this.receiveProvisional(response);
-    this.pending.delete(seq);
+    this.forgetPending(seq);
     if (status < 300) return this.receiveSuccess(request, response);
     return this.receiveFailure(response);
   }
 
+  private forgetPending(seq: number): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    pending.delete(seq);
+    if (pending.size === 0) this.pending = undefined;
+  }
+
   /** Our request numbered `seq`, if it is still pending and its method is `method`. */
   private pendingRequest(seq: number, method: string): SipRequest | undefined {
-    const request = this.pending.get(seq);
+    const request = this.pending?.get(seq);
     return request !== undefined && request.method === method ? request : undefined;
   }
 
@@ -592,10 +629,11 @@ export class SessionDialog {
     const outgoing = this.offerAnswer.outgoingInvite;
     if (outgoing?.cseq === seq) outgoing.phase = 'awaiting-ack';
     if (this.rseq?.cseq === seq) this.rseq = undefined;
-    this.answeredInvites.set(seq, { invite, ack: undefined });
-    for (const old of this.answeredInvites.keys()) {
-      if (this.answeredInvites.size <= ANSWERED_INVITES_KEPT) break;
-      this.answeredInvites.delete(old);
+    const answeredInvites = (this.answeredInvites ??= new Map());
+    answeredInvites.set(seq, { invite, ack: undefined, ackBuiltAt: 0 });
+    for (const old of answeredInvites.keys()) {
+      if (answeredInvites.size <= ANSWERED_INVITES_KEPT) break;
+      answeredInvites.delete(old);
     }
     this.timer = sessionTimerFromResponseSafe(invite, response, this.clock.now());
   }
@@ -818,7 +856,7 @@ export class SessionDialog {
   }
 
   private buildAck(seq: number, options: BodyOptions, answerRequired: boolean): OutgoingRequest {
-    const answered = this.answeredInvites.get(seq);
+    const answered = this.answeredInvites?.get(seq);
     if (answered === undefined) throw new DialogError('NOTHING_TO_ACK', `no 2xx to INVITE ${seq}`);
     if (answered.ack) return answered.ack;
     const body = toBuffer(options.body);
@@ -840,7 +878,28 @@ export class SessionDialog {
     if (this.offerAnswer.outgoingInvite?.cseq === seq) this.offerAnswer.outgoingInvite = undefined;
     answered.ack = ack;
     answered.invite = undefined;
+    answered.ackBuiltAt = this.clock.now();
+    if (this.ackReleaseTimer === undefined && this.currentState !== 'terminated') this.scheduleAckRelease(this.ackRetentionMs);
     return ack;
+  }
+
+  /** Forgets the ACKs older than ackRetentionMs: no 2xx they answer can come any more. */
+  private scheduleAckRelease(delayMs: number): void {
+    this.ackReleaseTimer = this.clock.setTimer(delayMs, () => {
+      this.ackReleaseTimer = undefined;
+      const now = this.clock.now();
+      let next = Infinity;
+      const answeredInvites = this.answeredInvites;
+      if (answeredInvites === undefined) return;
+      for (const [seq, answered] of answeredInvites) {
+        if (answered.ack === undefined) continue;
+        const expiry = answered.ackBuiltAt + this.ackRetentionMs;
+        if (expiry <= now) answeredInvites.delete(seq);
+        else next = Math.min(next, expiry);
+      }
+      if (answeredInvites.size === 0) this.answeredInvites = undefined;
+      if (next !== Infinity) this.scheduleAckRelease(next - now);
+    });
   }
 
   /** Allow, Supported and the session timer of a re-INVITE or UPDATE (RFC 3261 §13.2.1; RFC 4028 §7.4). */

@@ -7,3 +7,4 @@ export { NonInviteServerTransaction, type NonInviteServerState, type NonInviteSe
 export { createCancel, createNon2xxAck } from './transaction-requests.js';
 export { clientKeyOfRequest, clientKeyOfResponse, serverKeyOfRequest } from './transaction-key.js';
 export { isReliable, type TransactionContext, type TransactionFailure } from './transaction-context.js';
+export { SipTraffic, type TrafficDirection, type TrafficRow } from './sip-traffic.js';

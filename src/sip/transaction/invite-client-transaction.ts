@@ -58,7 +58,10 @@ export class InviteClientTransaction {
     const { clock, timers } = this.context;
     this.transmit(this.request);
     if (!isReliable(this.destination)) this.timerA = clock.setTimer(this.intervalA, () => this.fireA());
-    this.timerB = clock.setTimer(timerB(timers), () => this.fail({ kind: 'timeout', timer: 'B' }));
+    this.timerB = clock.setTimer(timerB(timers), () => {
+      this.context.noteTimeout?.('INVITE');
+      this.fail({ kind: 'timeout', timer: 'B' });
+    });
   }
 
   receiveResponse(response: SipResponse): void {

@@ -114,7 +114,10 @@ export class InviteServerTransaction {
     this.current = 'completed';
     const { clock, timers } = this.context;
     if (!isReliable(this.destination())) this.timerG = clock.setTimer(this.intervalG, () => this.fireG());
-    this.timerH = clock.setTimer(timerH(timers), () => this.fail({ kind: 'timeout', timer: 'H' }));
+    this.timerH = clock.setTimer(timerH(timers), () => {
+      this.context.noteTimeout?.('INVITE');
+      this.fail({ kind: 'timeout', timer: 'H' });
+    });
   }
 
   private fireG(): void {

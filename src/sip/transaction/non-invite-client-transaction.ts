@@ -53,7 +53,10 @@ export class NonInviteClientTransaction {
     const { clock, timers } = this.context;
     this.transmit();
     if (!isReliable(this.destination)) this.timerE = clock.setTimer(this.intervalE, () => this.fireE());
-    this.timerF = clock.setTimer(timerF(timers), () => this.fail({ kind: 'timeout', timer: 'F' }));
+    this.timerF = clock.setTimer(timerF(timers), () => {
+      this.context.noteTimeout?.(this.request.method);
+      this.fail({ kind: 'timeout', timer: 'F' });
+    });
   }
 
   receiveResponse(response: SipResponse): void {

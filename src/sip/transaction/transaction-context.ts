@@ -13,6 +13,8 @@ export interface TransactionContext {
   timers: TimerValues;
   /** Sends one message; rejects (with a TransportError) when it could not be sent. */
   send(message: SipMessageAny, destination: Destination): Promise<unknown>;
+  /** Timer B, F or H fired: the transaction of a `method` request timed out (for metrics). */
+  noteTimeout?(method: string): void;
 }
 
 /** RFC 3261 §17: UDP is the only unreliable transport here; TCP and TLS need no retransmission. */

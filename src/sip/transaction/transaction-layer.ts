@@ -15,6 +15,7 @@ import { InviteServerTransaction } from './invite-server-transaction.js';
 import { NonInviteClientTransaction, type NonInviteClientTransactionUser } from './non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
 import type { TransactionContext } from './transaction-context.js';
+import { SipTraffic } from './sip-traffic.js';
 import { clientKeyOfRequest, clientKeyOfResponse, serverKeyOfRequest } from './transaction-key.js';
 import { createCancel } from './transaction-requests.js';
 
@@ -65,13 +66,20 @@ export class TransactionLayer {
   private readonly context: TransactionContext;
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly servers = new Map<string, ServerTransaction>();
+  /** What went through, for metrics. */
+  readonly traffic = new SipTraffic();
 
   constructor(options: TransactionLayerOptions) {
     this.transport = options.transport;
+    const traffic = this.traffic;
     this.context = {
       clock: options.clock ?? systemClock,
       timers: options.timers ?? defaultTimerValues,
-      send: (message, destination) => this.transport.send(message, destination),
+      send: (message, destination) => {
+        traffic.noteSent(message);
+        return this.transport.send(message, destination);
+      },
+      noteTimeout: (method) => traffic.noteTimeout(method),
     };
   }
 
@@ -84,6 +92,13 @@ export class TransactionLayer {
     for (const t of this.clients.values()) counts[t instanceof InviteClientTransaction ? 'clientInvite' : 'clientNonInvite']++;
     for (const t of this.servers.values()) counts[t instanceof InviteServerTransaction ? 'serverInvite' : 'serverNonInvite']++;
     return counts;
+  }
+
+  /** Client transactions still waiting for a final response (a shutdown waits for its BYEs and CANCELs). */
+  get awaitingFinalResponse(): number {
+    let waiting = 0;
+    for (const t of this.clients.values()) if (t.state === 'calling' || t.state === 'trying' || t.state === 'proceeding') waiting++;
+    return waiting;
   }
 
   // ---- client side ------------------------------------------------------------------------
@@ -125,6 +140,7 @@ export class TransactionLayer {
 
   /** Sends a message outside any transaction: the ACK of a 2xx (§13.2.2.4), a stateless response. */
   sendStateless(message: SipMessageAny, destination: Destination): Promise<unknown> {
+    this.traffic.noteSent(message);
     return this.transport.send(message, destination);
   }
 
@@ -138,6 +154,7 @@ export class TransactionLayer {
   /** Everything the transport layer delivers comes through here (already validated, so its headers read). */
   receive(inbound: InboundMessage): Received {
     const message = inbound.message;
+    this.traffic.noteReceived(message);
     if (!message.isRequest) {
       const key = clientKeyOfResponse(message);
       const transaction = key === undefined ? undefined : this.clients.get(key);
@@ -151,6 +168,7 @@ export class TransactionLayer {
     const key = serverKeyOfRequest(request);
     const existing = this.servers.get(key);
     if (existing && this.sameRequest(existing, request)) {
+      this.traffic.noteRetransmissionReceived(request.method);
       existing.receiveRequest(request);
       return { kind: 'absorbed' };
     }

@@ -20,6 +20,8 @@ export interface Destination {
   address: string;
   port: number;
   connectionId?: string;
+  /** The name the address was found under, that a TLS peer's certificate must carry (RFC 5922 §7.2). */
+  servername?: string;
 }
 
 /** The well-known SIP ports: 5060 for UDP and TCP, 5061 for TLS. */

@@ -4,9 +4,14 @@
  * stream). Connections are kept for reuse (§18.1.1, §18.2.2) and closed after an idle time;
  * RFC 5626 §3.5.1 CRLF pings are answered. It knows nothing else of SIP: framed messages go up
  * as bytes and the transport layer parses them.
+ *
+ * TLS (RFC 3261 §26.3.1, RFC 5630) is the same stream transport over sockets that tlsSocketFactories()
+ * makes: a connection counts as open once its handshake is done, and the certificate checks are
+ * those of Node's TLS (the peer's certificate must chain to a trusted CA and name the host).
  */
 import { EventEmitter } from 'node:events';
 import { createServer, connect, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type SecureContextOptions } from 'node:tls';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { SipParseError } from '../errors.js';
 import { StreamFramer } from '../message/index.js';
@@ -14,7 +19,7 @@ import { endpointKey, normalizeAddress } from './address.js';
 import { TransportError, describeEndpoint, toTransportError } from './transport-error.js';
 
 export interface TcpConnectionInfo {
-  /** Stable for the life of the connection: `tcp-1`, `tcp-2`… */
+  /** Stable for the life of the connection: `tcp-1`, `tcp-2`… (`tls-1`… over TLS). */
   id: string;
   remoteAddress: string;
   remotePort: number;
@@ -25,13 +30,51 @@ export type TcpCloseReason = 'idle' | 'framing' | 'peer' | 'error' | 'local' | '
 
 export interface TcpSocketFactories {
   createServer(): Server;
-  connect(options: { host: string; port: number }): Socket;
+  /** `servername`: the name the peer's certificate must carry (TLS; RFC 5922 §7). */
+  connect(options: { host: string; port: number; servername?: string }): Socket;
+  /** The server event that hands over a usable connection, and the client event that says it is usable. */
+  acceptEvent?: 'connection' | 'secureConnection';
+  connectEvent?: 'connect' | 'secureConnect';
 }
 
 export const nodeTcpSocketFactories: TcpSocketFactories = {
   createServer: () => createServer({ allowHalfOpen: false }),
   connect: (options) => connect({ host: options.host, port: options.port, allowHalfOpen: false }),
 };
+
+export interface TlsOptions {
+  /** Our certificate chain and key (PEM), presented as a server and, when asked, as a client. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** The CAs trusted for peers' certificates (PEM); default Node's bundled roots. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Check the peer's certificate when we connect (chain and name). Default true: turn it off only for tests. */
+  verifyServer?: boolean;
+  /** Ask connecting peers for a certificate and require a valid one (mutual TLS). Default false. */
+  requireClientCertificate?: boolean;
+  /** Default TLSv1.2. */
+  minVersion?: SecureContextOptions['minVersion'];
+}
+
+/** Sockets for SIP over TLS (RFC 3261 §26.2.1: TLS over TCP, port 5061 by default). */
+export function tlsSocketFactories(options: TlsOptions): TcpSocketFactories {
+  const context = { cert: options.cert, key: options.key, minVersion: options.minVersion ?? 'TLSv1.2', ...(options.ca !== undefined ? { ca: options.ca } : {}) };
+  return {
+    createServer: () =>
+      createTlsServer({ ...context, allowHalfOpen: false, requestCert: options.requireClientCertificate ?? false, rejectUnauthorized: options.requireClientCertificate ?? false }),
+    connect: ({ host, port, servername }) =>
+      tlsConnect({
+        ...context,
+        host,
+        port,
+        rejectUnauthorized: options.verifyServer ?? true,
+        // SNI takes a name, never an address; without one Node checks the address against the certificate's IP SANs.
+        ...(servername !== undefined && isIP(servername) === 0 ? { servername } : {}),
+      }),
+    acceptEvent: 'secureConnection',
+    connectEvent: 'secureConnect',
+  };
+}
 
 export interface TcpTransportOptions {
   clock?: Clock;
@@ -46,6 +89,8 @@ export interface TcpTransportOptions {
   connectTimeoutMs?: number;
   ipv6Only?: boolean;
   sockets?: TcpSocketFactories;
+  /** The transport's name in connection ids and errors: `tcp`, or `tls` over TLS sockets. */
+  name?: 'tcp' | 'tls';
 }
 
 export interface TcpTransportEvents {
@@ -112,6 +157,7 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
   private readonly connectTimeoutMs: number;
   private readonly ipv6Only: boolean;
   private readonly sockets: TcpSocketFactories;
+  readonly name: 'tcp' | 'tls';
 
   private server: Server | undefined;
   private bound: AddressInfo | undefined;
@@ -133,6 +179,7 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.ipv6Only = options.ipv6Only ?? false;
     this.sockets = options.sockets ?? nodeTcpSocketFactories;
+    this.name = options.name ?? 'tcp';
   }
 
   get local(): { address: string; port: number } | undefined {
@@ -154,14 +201,16 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
   }
 
   listen(host: string, port: number): Promise<{ address: string; port: number }> {
-    if (this.server) return Promise.reject(new TransportError('SOCKET_ERROR', 'TCP transport is already listening'));
+    if (this.server) return Promise.reject(new TransportError('SOCKET_ERROR', `${this.name.toUpperCase()} transport is already listening`));
     this.closing = false;
     const server = this.sockets.createServer();
     this.server = server;
-    const context = { transport: 'tcp' as const, address: host, port };
+    const context = { transport: this.name, address: host, port };
     return new Promise((resolve, reject) => {
       let listening = false;
-      server.on('connection', (socket) => this.accept(socket));
+      server.on(this.sockets.acceptEvent ?? 'connection', (socket: Socket) => this.accept(socket));
+      // A TLS handshake that fails (a bad certificate, a scanner) ends that socket only.
+      server.on('tlsClientError', (error: Error) => this.emit('socketError', toTransportError(error, 'TLS handshake', { transport: this.name })));
       server.on('error', (error) => {
         if (!listening) {
           this.server = undefined;
@@ -169,7 +218,7 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
           reject(toTransportError(error, 'listening on', context));
           return;
         }
-        this.emit('socketError', toTransportError(error, 'TCP server', { transport: 'tcp' }));
+        this.emit('socketError', toTransportError(error, `${this.name.toUpperCase()} server`, { transport: this.name }));
       });
       server.listen({ host, port, exclusive: true, ipv6Only: this.ipv6Only && isIP(host) === 6 }, () => {
         listening = true;
@@ -184,7 +233,7 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
    * connection to the same address and port, else on a new one (RFC 3261 §18.1.1, §18.2.2).
    * Resolves with the connection used once the bytes are handed to the kernel.
    */
-  send(data: Buffer, destination: { address: string; port: number; connectionId?: string }): Promise<TcpConnectionInfo> {
+  send(data: Buffer, destination: { address: string; port: number; connectionId?: string; servername?: string }): Promise<TcpConnectionInfo> {
     // An open connection is written to synchronously, so that an answer written from a
     // framingError listener goes out before the connection is ended.
     const open = this.openConnectionFor(destination);
@@ -243,9 +292,9 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
     return existing?.state === 'open' ? existing : undefined;
   }
 
-  private connectionFor(destination: { address: string; port: number; connectionId?: string }): Promise<Connection> {
-    const context = { transport: 'tcp' as const, address: destination.address, port: destination.port };
-    if (this.closing || !this.server) return Promise.reject(new TransportError('NOT_LISTENING', 'TCP transport is not listening', context));
+  private connectionFor(destination: { address: string; port: number; connectionId?: string; servername?: string }): Promise<Connection> {
+    const context = { transport: this.name, address: destination.address, port: destination.port };
+    if (this.closing || !this.server) return Promise.reject(new TransportError('NOT_LISTENING', `${this.name.toUpperCase()} transport is not listening`, context));
     if (isIP(normalizeAddress(destination.address)) === 0) {
       return Promise.reject(new TransportError('INVALID_DESTINATION', `not an IP address: ${destination.address}`, context));
     }
@@ -256,17 +305,17 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
     if (this.connections.size + this.connecting.size >= this.maxConnections) {
       return Promise.reject(new TransportError('TOO_MANY_CONNECTIONS', `${this.maxConnections} TCP connections are open`, context));
     }
-    const opening = this.open(destination.address, destination.port, key).finally(() => this.connecting.delete(key));
+    const opening = this.open(destination.address, destination.port, key, destination.servername).finally(() => this.connecting.delete(key));
     this.connecting.set(key, opening);
     return opening;
   }
 
-  private open(address: string, port: number, key: string): Promise<Connection> {
-    const context = { transport: 'tcp' as const, address, port };
+  private open(address: string, port: number, key: string, servername?: string): Promise<Connection> {
+    const context = { transport: this.name, address, port };
     return new Promise((resolve, reject) => {
       let socket: Socket;
       try {
-        socket = this.sockets.connect({ host: normalizeAddress(address), port });
+        socket = this.sockets.connect({ host: normalizeAddress(address), port, ...(servername !== undefined ? { servername } : {}) });
       } catch (error) {
         reject(toTransportError(error, 'connecting to', context));
         return;
@@ -286,10 +335,10 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
       });
       socket.on('error', (error) => fail(toTransportError(error, 'connecting to', context)));
       socket.once('close', () => fail(new TransportError('CONNECTION_CLOSED', `connection to ${describeEndpoint(context)} closed while connecting`, context)));
-      socket.once('connect', () => {
+      socket.once(this.sockets.connectEvent ?? 'connect', () => {
         if (settled) return;
         if (this.closing) {
-          fail(new TransportError('NOT_LISTENING', 'TCP transport closed while connecting', context));
+          fail(new TransportError('NOT_LISTENING', `${this.name.toUpperCase()} transport closed while connecting`, context));
           return;
         }
         settled = true;
@@ -305,7 +354,7 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
     let markClosed!: () => void;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
     const connection: Connection = {
-      info: { id: `tcp-${this.nextId++}`, remoteAddress: normalizeAddress(address), remotePort: port, direction },
+      info: { id: `${this.name}-${this.nextId++}`, remoteAddress: normalizeAddress(address), remotePort: port, direction },
       key,
       socket,
       framer: new StreamFramer(this.limits),
@@ -333,7 +382,7 @@ export class TcpTransport extends EventEmitter<TcpTransportEvents> {
 
   private write(connection: Connection, data: Buffer): Promise<void> {
     const { info } = connection;
-    const context = { transport: 'tcp' as const, address: info.remoteAddress, port: info.remotePort, connectionId: info.id };
+    const context = { transport: this.name, address: info.remoteAddress, port: info.remotePort, connectionId: info.id };
     if (connection.state !== 'open' || connection.socket.destroyed) {
       return Promise.reject(new TransportError('CONNECTION_CLOSED', `connection ${info.id} is closed`, context));
     }

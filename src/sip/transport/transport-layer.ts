@@ -5,6 +5,7 @@
  * are answered statelessly where possible and malformed responses dropped (RFC 4475). Nothing a
  * peer sends escapes as an exception.
  */
+import { DEFAULT_SOURCE_RATE_LIMIT, SourceRateLimit, type SourceRateLimitOptions } from '../source-rate-limit.js';
 import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
@@ -30,7 +31,7 @@ import {
 } from './address.js';
 import { inspectBrokenStream, statelessAnswer, type MalformedInput } from './malformed-answer.js';
 import { responseTarget, type ResponseTarget } from './response-target.js';
-import { TcpTransport, type TcpCloseReason, type TcpConnectionInfo, type TcpSocketFactories } from './tcp-transport.js';
+import { TcpTransport, tlsSocketFactories, type TcpCloseReason, type TcpConnectionInfo, type TcpSocketFactories, type TlsOptions } from './tcp-transport.js';
 import { formatVia, newBranch, setTopVia, stampReceived } from './top-via.js';
 import { TransportError, toTransportError } from './transport-error.js';
 import { UdpTransport, type CreateUdpSocket } from './udp-transport.js';
@@ -66,8 +67,15 @@ export interface TransportLayerOptions {
   verifyResponseSentBy?: boolean;
   /** Answer malformed requests with 400/505/513. Default true. */
   answerMalformedRequests?: boolean;
+  /** Those answers per source address (a flood of garbage is not answered in kind). Default 20/s, burst 50; false: no limit. */
+  malformedAnswerRate?: SourceRateLimitOptions | false;
+  /**
+   * SIP over TLS (RFC 3261 §26.2.1; `sips:` URIs and `;transport=tls`) on its own port, 5061 by
+   * default (0: the OS picks), with our certificate and the checks of the peer's. Off without it.
+   */
+  tls?: TlsOptions & { port?: number };
   clock?: Clock;
-  sockets?: { createUdpSocket?: CreateUdpSocket; tcp?: TcpSocketFactories };
+  sockets?: { createUdpSocket?: CreateUdpSocket; tcp?: TcpSocketFactories; tls?: TcpSocketFactories };
 }
 
 export interface InboundMessage {
@@ -130,17 +138,21 @@ export interface TrafficCounters {
   bytesOut: number;
 }
 
+export type StreamTrafficCounters = TrafficCounters & {
+  connectionsOpen: number;
+  connectionsAccepted: number;
+  connectionsOpened: number;
+  connectionsRefused: number;
+  connectionsClosedIdle: number;
+  framingErrors: number;
+  pingsAnswered: number;
+};
+
 export interface TransportStats {
   udp: TrafficCounters;
-  tcp: TrafficCounters & {
-    connectionsOpen: number;
-    connectionsAccepted: number;
-    connectionsOpened: number;
-    connectionsRefused: number;
-    connectionsClosedIdle: number;
-    framingErrors: number;
-    pingsAnswered: number;
-  };
+  tcp: StreamTrafficCounters;
+  /** Present when TLS is enabled. */
+  tls?: StreamTrafficCounters;
   /** Malformed messages by SipParseError code. */
   malformed: Record<string, number>;
   malformedAnswered: number;
@@ -166,7 +178,11 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
   private boundPort: number | undefined;
   private state: 'idle' | 'listening' | 'closed' = 'idle';
 
-  private readonly traffic = { udp: emptyTraffic(), tcp: emptyTraffic() };
+  private readonly traffic = { udp: emptyTraffic(), tcp: emptyTraffic(), tls: emptyTraffic() };
+  private readonly malformedLimit: SourceRateLimit | undefined;
+  private readonly tls: TcpTransport | undefined;
+  private readonly tlsPort: number;
+  private boundTlsPort: number | undefined;
   private readonly malformedByCode: Record<string, number> = {};
   private readonly sendErrors: Record<string, number> = {};
   private malformedAnswered = 0;
@@ -185,6 +201,8 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
     this.verifyResponseSentBy = options.verifyResponseSentBy ?? true;
     this.answerMalformedRequests = options.answerMalformedRequests ?? true;
     this.clock = options.clock ?? systemClock;
+    const malformedRate = options.malformedAnswerRate ?? DEFAULT_SOURCE_RATE_LIMIT;
+    this.malformedLimit = malformedRate === false ? undefined : new SourceRateLimit(this.clock, malformedRate);
     const transports = options.transports ?? ['udp', 'tcp'];
 
     if (transports.includes('udp')) {
@@ -203,13 +221,32 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
         ipv6Only: options.ipv6Only,
         sockets: options.sockets?.tcp,
       });
-      this.tcp.on('frame', (data, connection) => this.receive(data, tcpSource(connection), connection.id));
-      this.tcp.on('framingError', (error, connection, unframed) => this.brokenStream(error, connection, unframed));
-      this.tcp.on('connectionOpened', (connection) => this.emit('connectionOpened', connection));
-      this.tcp.on('connectionClosed', (connection, reason) => this.emit('connectionClosed', connection, reason));
-      this.tcp.on('socketError', (error) => this.report(() => this.emit('transportError', { error })));
-      this.tcp.on('internalError', (error) => this.internalError(error));
+      this.wireStream(this.tcp);
     }
+    this.tlsPort = options.tls?.port ?? 5061;
+    if (options.tls) {
+      this.tls = new TcpTransport({
+        clock: this.clock,
+        ...this.limits,
+        maxConnections: options.maxConnections,
+        maxBufferedBytes: options.maxBufferedBytes ?? 2 * this.limits.maxMessageSize,
+        idleTimeoutMs: options.idleTimeoutMs,
+        connectTimeoutMs: options.connectTimeoutMs,
+        ipv6Only: options.ipv6Only,
+        sockets: options.sockets?.tls ?? tlsSocketFactories(options.tls),
+        name: 'tls',
+      });
+      this.wireStream(this.tls);
+    }
+  }
+
+  private wireStream(stream: TcpTransport): void {
+    stream.on('frame', (data, connection) => this.receive(data, streamSource(stream, connection), connection.id));
+    stream.on('framingError', (error, connection, unframed) => this.brokenStream(stream, error, connection, unframed));
+    stream.on('connectionOpened', (connection) => this.emit('connectionOpened', connection));
+    stream.on('connectionClosed', (connection, reason) => this.emit('connectionClosed', connection, reason));
+    stream.on('socketError', (error) => this.report(() => this.emit('transportError', { error })));
+    stream.on('internalError', (error) => this.internalError(error));
   }
 
   /** Binds UDP and TCP on the configured address and port; resolves with the port bound. */
@@ -220,16 +257,18 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
     let failure: TransportError | undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
       let port = this.port;
-      let transport: 'udp' | 'tcp' = 'udp';
+      let transport: TransportName = 'udp';
       try {
         if (this.udp) port = (await this.udp.listen(this.host, port)).port;
         transport = 'tcp';
         if (this.tcp) port = (await this.tcp.listen(this.host, port)).port;
+        transport = 'tls';
+        if (this.tls) this.boundTlsPort = (await this.tls.listen(this.host, this.tlsPort)).port;
         this.boundPort = port;
         this.state = 'listening';
         return { address: this.host, port };
       } catch (error) {
-        await Promise.all([this.udp?.close(), this.tcp?.close()]);
+        await Promise.all([this.udp?.close(), this.tcp?.close(), this.tls?.close()]);
         failure = toTransportError(error, 'binding', { transport, address: this.host, port });
         if (failure.code === 'ADDRESS_IN_USE') {
           failure = new TransportError(
@@ -239,7 +278,7 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
             { cause: failure.cause, errno: failure.errno },
           );
         }
-        if (failure.code !== 'ADDRESS_IN_USE' || this.port !== 0) break;
+        if (failure.code !== 'ADDRESS_IN_USE' || this.port !== 0 || transport === 'tls') break;
       }
     }
     throw failure!;
@@ -248,7 +287,7 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
   /** Releases every socket and connection. */
   async close(): Promise<void> {
     this.state = 'closed';
-    await Promise.all([this.udp?.close(), this.tcp?.close()]);
+    await Promise.all([this.udp?.close(), this.tcp?.close(), this.tls?.close()]);
   }
 
   /**
@@ -278,10 +317,11 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
    * host comes in brackets, ready for a sent-by or a URI.
    */
   localEndpoint(transport: TransportName): { host: string; port: number } {
-    if (transport === 'tls' || (transport === 'udp' && !this.udp) || (transport === 'tcp' && !this.tcp)) {
+    if ((transport === 'tls' && !this.tls) || (transport === 'udp' && !this.udp) || (transport === 'tcp' && !this.tcp)) {
       throw new TransportError('UNSUPPORTED_TRANSPORT', `${transport} is not enabled`);
     }
-    const port = this.boundPort ?? (this.port === 0 ? undefined : this.port);
+    const configured = transport === 'tls' ? this.tlsPort : this.port;
+    const port = (transport === 'tls' ? this.boundTlsPort : this.boundPort) ?? (configured === 0 ? undefined : configured);
     if (port === undefined) throw new TransportError('NOT_LISTENING', 'the port is not known before listen() resolves');
     return { host: uriHost(this.publicHost ?? this.advertisedBindHost()), port };
   }
@@ -292,8 +332,18 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
     return formatVia(transport, host, port, branch);
   }
 
+  /** Whether TLS is enabled (sips: and ;transport=tls destinations can be reached). */
+  get tlsEnabled(): boolean {
+    return this.tls !== undefined;
+  }
+
   isConnectionOpen(connectionId: string): boolean {
-    return this.tcp?.isConnectionOpen(connectionId) ?? false;
+    return this.streamOf(connectionId)?.isConnectionOpen(connectionId) ?? false;
+  }
+
+  /** Connection ids name their transport: `tcp-3`, `tls-1`. */
+  private streamOf(connectionId: string): TcpTransport | undefined {
+    return connectionId.startsWith('tls-') ? this.tls : this.tcp;
   }
 
   /** RFC 3261 §18.2.2 / RFC 3581 §4 for a request received here. */
@@ -302,21 +352,25 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
   }
 
   stats(): TransportStats {
-    const tcp = this.tcp?.counters;
+    const stream = (transport: TcpTransport | undefined, traffic: TrafficCounters): StreamTrafficCounters => {
+      const counters = transport?.counters;
+      return {
+        ...traffic,
+        bytesIn: counters?.bytesIn ?? 0,
+        bytesOut: counters?.bytesOut ?? 0,
+        connectionsOpen: transport?.openConnections ?? 0,
+        connectionsAccepted: counters?.connectionsAccepted ?? 0,
+        connectionsOpened: counters?.connectionsOpened ?? 0,
+        connectionsRefused: counters?.connectionsRefused ?? 0,
+        connectionsClosedIdle: counters?.connectionsClosedIdle ?? 0,
+        framingErrors: counters?.framingErrors ?? 0,
+        pingsAnswered: counters?.pingsAnswered ?? 0,
+      };
+    };
     return {
       udp: { ...this.traffic.udp },
-      tcp: {
-        ...this.traffic.tcp,
-        bytesIn: tcp?.bytesIn ?? 0,
-        bytesOut: tcp?.bytesOut ?? 0,
-        connectionsOpen: this.tcp?.openConnections ?? 0,
-        connectionsAccepted: tcp?.connectionsAccepted ?? 0,
-        connectionsOpened: tcp?.connectionsOpened ?? 0,
-        connectionsRefused: tcp?.connectionsRefused ?? 0,
-        connectionsClosedIdle: tcp?.connectionsClosedIdle ?? 0,
-        framingErrors: tcp?.framingErrors ?? 0,
-        pingsAnswered: tcp?.pingsAnswered ?? 0,
-      },
+      tcp: stream(this.tcp, this.traffic.tcp),
+      ...(this.tls ? { tls: stream(this.tls, this.traffic.tls) } : {}),
       malformed: { ...this.malformedByCode },
       malformedAnswered: this.malformedAnswered,
       responsesDropped: this.responsesDropped,
@@ -330,7 +384,7 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
 
   private receive(bytes: Buffer, source: Source, connectionId?: string): void {
     const receivedAt = this.clock.now();
-    const traffic = this.traffic[source.transport === 'udp' ? 'udp' : 'tcp'];
+    const traffic = this.traffic[source.transport];
     traffic.messagesIn++;
     if (source.transport === 'udp') traffic.bytesIn += bytes.length;
     try {
@@ -362,19 +416,19 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
     }
   }
 
-  private brokenStream(error: SipParseError, connection: TcpConnectionInfo, unframed: Buffer): void {
+  private brokenStream(stream: TcpTransport, error: SipParseError, connection: TcpConnectionInfo, unframed: Buffer): void {
     try {
       const inspected = inspectBrokenStream(error, unframed, this.limits.maxMessageSize);
-      this.malformed({ error: inspected.error, bytes: unframed }, tcpSource(connection), connection.id, this.clock.now(), inspected.answerable);
+      this.malformed({ error: inspected.error, bytes: unframed }, streamSource(stream, connection), connection.id, this.clock.now(), inspected.answerable);
     } catch (failure) {
-      this.internalError(failure, tcpSource(connection));
+      this.internalError(failure, streamSource(stream, connection));
     }
   }
 
   private malformed(input: MalformedInput, source: Source, connectionId: string | undefined, receivedAt: number, answerable: boolean): void {
     const { error } = input;
     this.malformedByCode[error.code] = (this.malformedByCode[error.code] ?? 0) + 1;
-    const answer = answerable && this.answerMalformedRequests ? statelessAnswer(input, source) : undefined;
+    const answer = answerable && this.answerMalformedRequests && (this.malformedLimit?.allow(source.address) ?? true) ? statelessAnswer(input, source) : undefined;
     if (answer) {
       this.malformedAnswered++;
       this.answer(answer, source, connectionId);
@@ -396,7 +450,8 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
   }
 
   private isOurSentBy(via: Via): boolean {
-    if ((via.port ?? defaultPort(via.transport)) !== this.boundPort) return false;
+    const ours = via.transport.toLowerCase() === 'tls' ? this.boundTlsPort : this.boundPort;
+    if ((via.port ?? defaultPort(via.transport)) !== ours) return false;
     const host = normalizeAddress(via.host);
     if (this.publicHost !== undefined && host === normalizeAddress(this.publicHost)) return true;
     if (host === normalizeAddress(this.advertisedBindHost())) return true;
@@ -435,10 +490,8 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
 
   /** TCP, TLS, and a large request that should move to TCP (RFC 3261 §18.1.1). */
   private async transmitOtherwise(message: SipMessageAny, destination: Destination, serialized: Buffer | undefined): Promise<SendResult> {
-    if (destination.transport === 'tls') {
-      throw new TransportError('UNSUPPORTED_TRANSPORT', 'TLS is not available in this transport layer', destination);
-    }
     const bytes = serialized ?? serializeMessage(message);
+    if (destination.transport === 'tls') return this.sendTls(bytes, destination);
     if (destination.transport === 'tcp') return this.sendTcp(bytes, destination);
 
     if (message.isRequest && bytes.length > this.udpMaxRequestSize && this.switchLargeRequestsToTcp && this.tcp) {
@@ -463,6 +516,13 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
     const connection = await this.tcp.send(bytes, destination);
     this.traffic.tcp.messagesOut++;
     return { transport: 'tcp', address: connection.remoteAddress, port: connection.remotePort, connectionId: connection.id, bytes: bytes.length };
+  }
+
+  private async sendTls(bytes: Buffer, destination: Destination): Promise<SendResult> {
+    if (!this.tls) throw new TransportError('UNSUPPORTED_TRANSPORT', 'TLS is not enabled (no certificate configured)', destination);
+    const connection = await this.tls.send(bytes, destination);
+    this.traffic.tls.messagesOut++;
+    return { transport: 'tls', address: connection.remoteAddress, port: connection.remotePort, connectionId: connection.id, bytes: bytes.length };
   }
 
   // ---- failures -------------------------------------------------------------------------
@@ -490,8 +550,8 @@ function emptyTraffic(): TrafficCounters {
   return { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
 }
 
-function tcpSource(connection: TcpConnectionInfo): Source {
-  return { transport: 'tcp', address: connection.remoteAddress, port: connection.remotePort };
+function streamSource(stream: TcpTransport, connection: TcpConnectionInfo): Source {
+  return { transport: stream.name, address: connection.remoteAddress, port: connection.remotePort };
 }
 
 /** Parse and validation failures are the peer's; a URI error that escaped unwrapped is too. */

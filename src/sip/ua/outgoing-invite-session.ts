@@ -26,12 +26,12 @@ import {
   type ResponseOptions,
   type SessionDialog,
 } from '../dialog/index.js';
-import { createResponse, NameAddr, parseMessage, parseNameAddr, randomToken, SipRequest, type SipResponse } from '../message/index.js';
+import { createResponse, NameAddr, parseMessage, parseNameAddr, randomToken, SipRequest, SipResponse } from '../message/index.js';
 import { releaseParsedHeaders } from '../message/message.js';
 import type { InviteClientTransaction, InviteClientTransactionUser, ServerTransaction, TransactionFailure } from '../transaction/index.js';
 import type { Destination } from '../transport/index.js';
 import { joinList } from '../grammar.js';
-import { parseUri, SipUri } from '../uri.js';
+import { parseUri, SipUri, uriEquals } from '../uri.js';
 import { Invite2xxRetransmission } from './invite-2xx-retransmission.js';
 import type { DialogOwner, SessionCore } from './session-core.js';
 
@@ -79,7 +79,7 @@ export type SessionEndCause =
   | 'local-bye'
   /** The peer sent BYE. */
   | 'remote-bye'
-  /** A request in the dialog got 408 or 481, or timed out (RFC 3261 §12.2.1.2). */
+  /** A request in the dialog got 408 or 481, or timed out (RFC 3261 §12.2.1.2); a BYE went out unless it was 481. */
   | 'dialog-lost'
   /** Our 2xx to a re-INVITE was never ACKed (RFC 3261 §13.3.1.4). */
   | 'ack-timeout'
@@ -120,10 +120,48 @@ export class IncomingDialogRequest {
   }
 }
 
+/**
+ * An offer in a reliable provisional response to our offerless INVITE (RFC 3262 §5, RFC 3264):
+ * the answer goes in the PRACK, or in the ACK when the 2xx came before it was given.
+ */
+export class EarlyOffer {
+  private given = false;
+  constructor(
+    /** The reliable provisional response that carries the offer. */
+    readonly response: SipResponse,
+    private readonly give: (answer: BodyOptions) => void,
+  ) {}
+
+  get description(): string {
+    return this.response.body.toString('utf8');
+  }
+
+  get isAnswered(): boolean {
+    return this.given;
+  }
+
+  /** Sends `answer` (a session description answering the offer); once only. */
+  answer(answer: BodyOptions): void {
+    if (this.given) return;
+    this.given = true;
+    this.give(answer);
+  }
+}
+
 export interface OutgoingInviteEvents {
   /** Each provisional response above 100 (180, 183 with early media, …). */
   provisional: [response: SipResponse];
-  /** The first 2xx. When `ackPending` (the 2xx carried an offer), call ack() with the answer. */
+  /**
+   * An offer in a reliable provisional response (our INVITE had none): answer it with
+   * offer.answer(). Emitted after `provisional`. Unheard: answered at once with every stream
+   * rejected (the UA's answer for unwanted offers), so that the exchange completes.
+   */
+  earlyOffer: [offer: EarlyOffer];
+  /**
+   * The first 2xx. When `ackPending` (the 2xx carried an offer), call ack() with the answer.
+   * Otherwise the session ACKs by itself: at once, or, when the 2xx came while an early offer
+   * awaited its answer, as soon as that answer is given (it goes in the ACK).
+   */
   answered: [response: SipResponse, ackPending: boolean];
   /** The ACK of the INVITE went out. */
   confirmed: [];
@@ -141,6 +179,18 @@ export interface OutgoingInviteEvents {
   ack: [ack: SipRequest];
 }
 
+/**
+ * One object that hears a session's events: an alternative to a listener per event for the
+ * sessions that last as long as their calls (an engine holds two per call, and seven listeners
+ * each, with the dictionary that holds them, weighed more than the rest of the session).
+ */
+export interface OutgoingInviteObserver {
+  /** The events it takes; those count as heard (no default answer is sent for them). */
+  readonly observes: ReadonlySet<keyof OutgoingInviteEvents>;
+  /** Called before the session's listeners, with the event's arguments. */
+  sessionEvent(session: OutgoingInviteSession, event: keyof OutgoingInviteEvents, args: readonly unknown[]): void;
+}
+
 const UNLIMITED = { maxMessageSize: Number.POSITIVE_INFINITY, maxHeaders: Number.POSITIVE_INFINITY };
 
 /** Methods whose authentication challenge we answer by re-sending (RFC 3261 §22.2). */
@@ -150,7 +200,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   readonly callId: string;
   readonly localTag: string;
   private current: OutgoingInviteState = 'calling';
-  private invite: SipRequest;
+  private observer: OutgoingInviteObserver | undefined;
+  /** The INVITE last sent; gone once the session settled (64*T1 after the answer). */
+  private invite: SipRequest | undefined;
   /** The dialogs of the INVITE last sent; none before the first is sent. */
   private dialogSet: InviteDialogSet | undefined;
   /** The INVITE transaction while a CANCEL may still be needed for it. */
@@ -169,17 +221,27 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private retransmissions: Map<number, Invite2xxRetransmission> | undefined;
   /** Requests of the peer handed to the application and not yet answered, by transaction. */
   private unanswered: Map<ServerTransaction, IncomingDialogRequest> | undefined;
-  /** Where each ACK of ours went, so that a retransmitted 2xx gets the same ACK sent the same way. */
-  private lastAck: { ack: OutgoingRequest; destination: Destination } | undefined;
-  /** The same for earlier ACKs (of earlier re-INVITEs), while the dialog keeps them. */
-  private olderAckDestinations: WeakMap<OutgoingRequest, Destination> | undefined;
+  /**
+   * Where each ACK of ours went, so that a retransmitted 2xx gets the same ACK sent the same way;
+   * weakly, for as long as the dialog keeps the ACK (64*T1).
+   */
+  private ackDestinations: WeakMap<OutgoingRequest, Destination> | undefined;
   private digest: DigestClient | undefined;
   private digestAttempt: DigestAttempt | undefined;
   private authAttempts = 0;
   private redirects = 0;
+  /** Contacts of the 3xx responses followed that are still to be tried, in order (RFC 3261 §8.1.3.4). */
+  private redirectTargets: SipUri[] | undefined;
+  /** The Request-URIs tried so far, once a 3xx came: a redirect back to one of them is a loop. */
+  private triedUris: SipUri[] | undefined;
   private lastLocal: BodyOptions | undefined;
-  /** The body of the latest description the peer sent: text only when asked for. */
-  private lastRemote: Buffer | undefined;
+  /**
+   * The latest description the peer sent, as text of its own: a slice of the received bytes would
+   * keep the whole datagram (or the pool slab under it) for as long as the call lasts.
+   */
+  private lastRemote: string | undefined;
+  /** 64*T1 after the answer: what only the INVITE transaction and 2xx retransmissions needed goes. */
+  private settleTimer: TimerHandle | undefined;
   /** The final response to the INVITE, while it is handled (and for good when it did not come from the wire). */
   private finalResponse: SipResponse | undefined;
   /**
@@ -191,6 +253,14 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private finalResponseBytes: Buffer | undefined;
   private createdSets: InviteDialogSet[] | undefined;
   private dialogSetOptions: InviteDialogSetOptions | undefined;
+  /** An offer of a reliable provisional response, handed to the application and not yet answered. */
+  private pendingEarlyOffer: { dialog: SessionDialog; response: SipResponse } | undefined;
+  /** The description of the first reliable provisional response with one: an early offer, or the answer to our offer. */
+  private earlyRemote: string | undefined;
+  /** PRACKs sent and not yet answered: an UPDATE offer waits for them (RFC 6337 §3.2: the PRACK and the UPDATE must not cross). */
+  private pracksPending = 0;
+  /** The early dialog of the latest reliable provisional response: where an UPDATE goes before the 2xx (RFC 3311 §5.1). */
+  private reliableEarlyDialog: { dialog: SessionDialog; allowsUpdate: boolean } | undefined;
 
   constructor(
     private readonly core: SessionCore,
@@ -204,6 +274,22 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     if (options.body !== undefined) this.lastLocal = { body: options.body, contentType: options.contentType };
   }
 
+  /** Sets the one observer of this session's events (see OutgoingInviteObserver); undefined removes it. */
+  observe(observer: OutgoingInviteObserver | undefined): void {
+    this.observer = observer;
+  }
+
+  /** Emits to the observer, then to the listeners. */
+  private notify<K extends keyof OutgoingInviteEvents>(event: K, ...args: OutgoingInviteEvents[K]): void {
+    const observer = this.observer;
+    if (observer !== undefined && observer.observes.has(event)) observer.sessionEvent(this, event, args);
+    (this.emit as (event: K, ...args: OutgoingInviteEvents[K]) => boolean)(event, ...args);
+  }
+
+  private hears(event: keyof OutgoingInviteEvents): boolean {
+    return this.observer?.observes.has(event) === true || this.listenerCount(event) > 0;
+  }
+
   get state(): OutgoingInviteState {
     return this.current;
   }
@@ -213,9 +299,20 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     return this.confirmedDialog;
   }
 
-  /** The INVITE as last sent (after authentication or a redirect, the latest one). */
-  get currentInvite(): SipRequest {
+  /** The INVITE as last sent (after authentication or a redirect, the latest one), until 64*T1 after the answer. */
+  get currentInvite(): SipRequest | undefined {
     return this.invite;
+  }
+
+  /** The INVITE, where the session cannot have settled yet (before and just after the answer). */
+  private get inviteSent(): SipRequest {
+    if (this.invite === undefined) throw new Error(`the INVITE is gone (session ${this.current})`);
+    return this.invite;
+  }
+
+  /** Where the INVITE in progress went, while a CANCEL may still be sent for it (§9.1: to the same place). */
+  get inviteDestination(): Destination | undefined {
+    return this.transaction?.destination;
   }
 
   /** The final response to the INVITE, once there is one. */
@@ -242,12 +339,21 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   /** The latest session description the peer sent (offer or answer). */
   get remoteDescription(): string | undefined {
-    return this.lastRemote?.toString('utf8');
+    return this.lastRemote;
+  }
+
+  /**
+   * The session description of a reliable provisional response (RFC 3262 §5), once one came:
+   * the peer's offer (our INVITE had none) or its answer to ours. A 2xx after it may repeat it
+   * or carry none (RFC 3261 §13.2.1).
+   */
+  get earlyDescription(): string | undefined {
+    return this.earlyRemote;
   }
 
   /** Sends the INVITE (after locating the next hop, RFC 3263). */
   async start(): Promise<void> {
-    await this.sendInvite(this.invite);
+    await this.sendInvite(this.inviteSent);
   }
 
   /** The ACK for the 2xx that awaits one, carrying `answer` when the 2xx held an offer (RFC 3261 §13.2.2.4). */
@@ -260,7 +366,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     if (this.current === 'answered') {
       this.current = 'confirmed';
       this.scheduleSessionTimer();
-      this.emit('confirmed');
+      this.notify('confirmed');
     }
   }
 
@@ -303,7 +409,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   // tsx names every function held in those as it is made, at a cost higher than the call's.)
   private reinviteAttempt(dialog: SessionDialog, options: RequestOptions, resolve: (response: SipResponse) => void, glareRetried: boolean): void {
     if (this.current !== 'confirmed') {
-      resolve(createResponse(this.invite, 481, 'Call/Transaction Does Not Exist'));
+      resolve(this.invite ? createResponse(this.invite, 481, 'Call/Transaction Does Not Exist') : new SipResponse(481, 'Call/Transaction Does Not Exist'));
       return;
     }
     const outgoing = dialog.createRequest('INVITE', options);
@@ -314,6 +420,40 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
         return;
       }
       resolve(response);
+    });
+  }
+
+  /**
+   * An UPDATE (RFC 3311): changes the session (with an offer in `options.body`; the 2xx carries
+   * the answer) or refreshes the dialog, without waiting for the INVITE to complete. Once
+   * confirmed it goes in the dialog; before that, in the early dialog of the reliable provisional
+   * response last received (§5.1: the peer must have listed UPDATE in its Allow, and an offer may
+   * go only once the INVITE's own offer/answer exchange is over). Resolves with the final
+   * response (408 on timeout).
+   */
+  update(options: RequestOptions = {}): Promise<SipResponse> {
+    let dialog: SessionDialog;
+    if (this.current === 'confirmed' && this.confirmedDialog) {
+      dialog = this.confirmedDialog;
+    } else {
+      const early = this.reliableEarlyDialog;
+      if ((this.current !== 'proceeding' && this.current !== 'calling') || early === undefined || early.dialog.state !== 'early') {
+        throw new DialogError('UPDATE_NOT_ALLOWED', `cannot send UPDATE: the session is ${this.current}, with no early dialog from a reliable provisional response`);
+      }
+      if (!early.allowsUpdate) throw new DialogError('UPDATE_NOT_ALLOWED', 'cannot send UPDATE: the peer did not list UPDATE in the Allow of its provisional response (RFC 3311 §5.1)');
+      if (options.body !== undefined && !this.earlyExchangeDone(early.dialog)) {
+        throw new DialogError('UPDATE_NOT_ALLOWED', 'cannot offer in an UPDATE before the INVITE\'s offer/answer exchange is over (RFC 3311 §5.1)');
+      }
+      dialog = early.dialog;
+    }
+    const outgoing = dialog.createRequest('UPDATE', options);
+    if (options.body !== undefined) this.lastLocal = options;
+    return new Promise<SipResponse>((resolve) => {
+      void this.sendNonInvite(outgoing, (response) => {
+        this.dialogResponse(dialog, response);
+        if (response.status >= 200 && response.status < 300 && carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
+        resolve(response);
+      });
     });
   }
 
@@ -378,6 +518,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     try {
       this.targets = await this.core.resolve(firstHop(invite));
     } catch (error) {
+      if (this.current === 'calling' && this.tryNextRedirect()) return;
       this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable', cause: error });
       return;
     }
@@ -419,6 +560,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       this.fail({ kind: 'canceled', status: 487, reason: 'Request Terminated', cause: failure });
       return;
     }
+    if (this.tryNextRedirect()) return;
     if (failure.kind === 'timeout') this.fail({ kind: 'timeout', status: 408, reason: 'Request Timeout', cause: failure });
     else this.fail({ kind: 'unreachable', status: 503, reason: 'Service Unavailable', cause: failure.error });
   }
@@ -429,18 +571,31 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       // §9.1: any provisional response, a 100 Trying too, lets a CANCEL asked for earlier go out.
       if (this.cancelRequested !== false) this.sendCancel();
     }
-    const outcome = this.dialogSet!.receiveResponse(response);
+    const set = this.dialogSet;
+    if (set === undefined) {
+      // Settled (64*T1 after the answer) as the transaction's Timer M was about to fire.
+      this.receiveStrayResponse(response);
+      return;
+    }
+    const outcome = set.receiveResponse(response);
     switch (outcome.kind) {
       case 'trying':
         this.targets = []; // RFC 3263 §4.3: once a server answered, we stay with it
         if (response.status > 100) this.provisional(response);
         return;
-      case 'early':
+      case 'early': {
         this.targets = [];
         if (outcome.reliability === 'retransmission' || outcome.reliability === 'out-of-order') return;
-        if (outcome.reliability === 'new') this.prack(outcome.dialog, response);
+        const reliable = outcome.reliability === 'new';
+        const offered = reliable && this.carriesEarlyOffer(outcome.dialog, response);
+        if (reliable && carriesSessionDescription(response)) this.earlyRemote ??= response.body.toString('utf8');
+        if (reliable) this.noteReliableEarlyDialog(outcome.dialog, response);
+        if (reliable && !offered) this.prack(outcome.dialog, response);
         this.provisional(response);
+        // RFC 3262 §5: the answer to an offer in a reliable provisional response goes in the PRACK.
+        if (offered && this.current === 'proceeding') this.earlyOffer(outcome.dialog, response);
         return;
+      }
       case 'confirmed':
         this.answered(outcome.dialog, response);
         return;
@@ -461,16 +616,70 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   private provisional(response: SipResponse): void {
     if (this.current === 'calling') this.current = 'proceeding';
-    if (carriesSessionDescription(response)) this.lastRemote = response.body;
-    this.emit('provisional', response);
+    if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
+    this.notify('provisional', response);
   }
 
-  private prack(dialog: SessionDialog, response: SipResponse): void {
+  private prack(dialog: SessionDialog, response: SipResponse, answer: BodyOptions = {}): void {
     try {
-      void this.sendNonInvite(dialog.createPrack(response), (answer) => this.dialogResponse(dialog, answer));
+      const prack = dialog.createPrack(response, answer);
+      this.pracksPending++;
+      void this.sendNonInvite(prack, (reply) => {
+        this.pracksPending--;
+        this.dialogResponse(dialog, reply);
+      });
     } catch (error) {
       this.core.reportError(error);
     }
+  }
+
+  /**
+   * The early dialog of a reliable provisional response: UPDATE may go there (RFC 3311 §5.1), and
+   * the peer's requests in it (an UPDATE of its own) reach this session.
+   */
+  private noteReliableEarlyDialog(dialog: SessionDialog, response: SipResponse): void {
+    const allowsUpdate = response.headerValues('allow').some((value) => value.split(',').some((method) => method.trim().toUpperCase() === 'UPDATE'));
+    this.reliableEarlyDialog = { dialog, allowsUpdate };
+    this.core.attachDialog(dialog, this);
+  }
+
+  /**
+   * Whether the INVITE's own offer/answer exchange is over in an early dialog (RFC 3311 §5.1,
+   * RFC 6337 §3.2): a reliable 1xx carried a description (the answer to our offer, or the peer's
+   * offer), nothing is outstanding, and the PRACK that carried our answer was answered.
+   */
+  private earlyExchangeDone(dialog: SessionDialog): boolean {
+    if (this.pendingEarlyOffer !== undefined || this.pracksPending > 0 || dialog.offerAnswer.state !== 'stable') return false;
+    return this.earlyRemote !== undefined;
+  }
+
+  /** The reliable provisional response holds the peer's offer, which the dialog has not seen answered (RFC 3261 §13.2.1). */
+  private carriesEarlyOffer(dialog: SessionDialog, response: SipResponse): boolean {
+    const { state, offer } = dialog.offerAnswer;
+    return carriesSessionDescription(response) && state === 'remote-offer' && offer?.method === 'INVITE' && offer.cseq === response.cseq.seq;
+  }
+
+  private earlyOffer(dialog: SessionDialog, response: SipResponse): void {
+    const pending = { dialog, response };
+    this.pendingEarlyOffer = pending;
+    const offer = new EarlyOffer(response, (answer) => this.guard(() => this.answerEarlyOffer(pending, answer)));
+    if (!this.hears('earlyOffer')) {
+      offer.answer(this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {});
+      return;
+    }
+    this.notify('earlyOffer', offer);
+  }
+
+  private answerEarlyOffer(pending: { dialog: SessionDialog; response: SipResponse }, answer: BodyOptions): void {
+    if (this.pendingEarlyOffer !== pending) return;
+    this.pendingEarlyOffer = undefined;
+    if (answer.body !== undefined) this.lastLocal = answer;
+    if (this.current === 'answered' && this.confirmedDialog === pending.dialog) {
+      // The 2xx came first: the offer still awaits its answer, which the ACK carries.
+      this.ack(answer);
+      return;
+    }
+    if (this.current === 'proceeding' && pending.dialog.state === 'early') this.prack(pending.dialog, pending.response, answer);
   }
 
   private answered(dialog: SessionDialog, response: SipResponse): void {
@@ -481,17 +690,35 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.transaction = undefined;
     this.clearCancelTimer();
     this.core.attachDialog(dialog, this);
-    if (carriesSessionDescription(response)) this.lastRemote = response.body;
+    if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
     this.current = 'answered';
+    this.settleTimer = this.core.clock.setTimer(64 * this.core.timers.T1, () => this.guard(() => this.settle()));
+    // No redirect, and no request in an early dialog, can come any more: what they needed goes.
+    this.reliableEarlyDialog = undefined;
+    this.redirectTargets = undefined;
+    this.triedUris = undefined;
     if (this.cancelRequested !== false) {
       // The 2xx crossed our CANCEL (§9.1): ACK it, then BYE.
       this.ackThenBye(this.cancelRequested);
       return;
     }
-    const offerInResponse = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
+    const early = this.pendingEarlyOffer;
+    if (early !== undefined && early.dialog === dialog) {
+      // The offer of a reliable 1xx of this dialog awaits the application's answer: the ACK
+      // carries it once given (answerEarlyOffer). The 2xx is not a new offer.
+      try {
+        this.notify('answered', response, false);
+      } finally {
+        this.releaseHandled();
+      }
+      return;
+    }
+    // RFC 3261 §13.2.1: the 2xx holds an offer when our INVITE had none and no reliable 1xx of
+    // this dialog carried one (a description after that repeats it).
+    const offerInResponse = dialog.offerAnswer.state === 'remote-offer';
     if (offerInResponse) {
       try {
-        this.emit('answered', response, true);
+        this.notify('answered', response, true);
       } finally {
         this.releaseHandled();
       }
@@ -503,9 +730,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.current = 'confirmed';
     this.scheduleSessionTimer();
     try {
-      this.emit('answered', response, false);
+      this.notify('answered', response, false);
     } finally {
-      if (this.current === 'confirmed') this.emit('confirmed');
+      if (this.current === 'confirmed') this.notify('confirmed');
       this.releaseHandled();
     }
   }
@@ -515,7 +742,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
    * lasts; what was parsed of them to get the dialog going goes (it is parsed again if asked for).
    */
   private releaseHandled(): void {
-    releaseParsedHeaders(this.invite);
+    releaseParsedHeaders(this.inviteSent);
     const response = this.finalResponse;
     if (response === undefined) return;
     // `raw` is dropped whenever the message is changed: then it is kept as it is.
@@ -533,6 +760,9 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.setFinalResponse(response);
     if ((status === 401 || status === 407) && this.retryWithCredentials(response)) return;
     if (status >= 300 && status < 400 && this.followRedirect(response)) return;
+    // RFC 3261 §8.1.3.4: a redirected attempt that fails moves on to the next Contact, unless
+    // the failure is global (6xx, §21.6).
+    if (status < 600 && this.tryNextRedirect()) return;
     this.clearCancelTimer();
     if (this.cancelRequested !== false && status === 487) {
       this.fail({ kind: 'canceled', status, reason: response.reason, response });
@@ -549,8 +779,8 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     const status = response.status as 401 | 407;
     const answer = this.digest.respond(status, challengeLines(response), {
       method: 'INVITE',
-      uri: this.invite.requestUri,
-      body: this.invite.body,
+      uri: this.inviteSent.requestUri,
+      body: this.inviteSent.body,
     }, this.digestAttempt);
     if (!answer.retry) return false;
     this.authAttempts++;
@@ -562,31 +792,63 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     return true;
   }
 
-  /** RFC 3261 §8.1.3.4: a 3xx sends the request again to its (first usable) Contact. */
+  /**
+   * RFC 3261 §8.1.3.4: a 3xx sends the request again to its Contacts, highest q first. Each 3xx
+   * followed counts against `maxRedirects` (the hop limit); a Contact already tried, or one
+   * that is our own address, is a loop and is not tried (again). The Contacts of the latest 3xx
+   * come before those left over from an earlier one.
+   */
   private followRedirect(response: SipResponse): boolean {
     if (this.redirects >= (this.options.maxRedirects ?? 0) || this.cancelRequested !== false) return false;
-    const contact = response.contacts.find((c) => c.uri instanceof SipUri);
-    if (!contact) return false;
     this.redirects++;
-    const uri = (contact.uri as SipUri).clone();
-    const next = this.nextInvite(uri);
+    const uri = this.inviteSent.uri;
+    const tried = (this.triedUris ??= uri instanceof SipUri ? [uri] : []);
+    const queued = this.redirectTargets ?? [];
+    const fresh: SipUri[] = [];
+    for (const uri of contactsInQOrder(response)) {
+      const known = (other: SipUri): boolean => sameTarget(other, uri);
+      if (tried.some(known) || queued.some(known) || fresh.some(known) || this.isOwnAddress(uri)) continue;
+      fresh.push(uri);
+    }
+    this.redirectTargets = [...fresh, ...queued];
+    return this.tryNextRedirect();
+  }
+
+  /** The next Contact of the 3xx responses followed, if one is left and the call is still wanted. */
+  private tryNextRedirect(): boolean {
+    if (this.cancelRequested !== false) return false;
+    const next = this.redirectTargets?.shift();
+    if (next === undefined) return false;
+    (this.triedUris ??= []).push(next);
+    const invite = this.nextInvite(next.clone());
     this.current = 'calling';
-    void this.sendInvite(next);
+    void this.sendInvite(invite);
     return true;
+  }
+
+  /** A URI that would bring the INVITE back to this UA (our Contact's host and port). */
+  private isOwnAddress(uri: SipUri): boolean {
+    const own = this.options.contact.uri;
+    return own instanceof SipUri && own.host.toLowerCase() === uri.host.toLowerCase() && portOf(own) === portOf(uri);
   }
 
   /** The next INVITE of this session: same Call-ID and From tag, CSeq one higher, no Via or credentials. */
   private nextInvite(requestUri?: SipUri): SipRequest {
-    return this.buildInvite(this.invite.cseq.seq + 1, requestUri ?? (this.invite.uri instanceof SipUri ? this.invite.uri : undefined));
+    const invite = this.inviteSent;
+    return this.buildInvite(invite.cseq.seq + 1, requestUri ?? (invite.uri instanceof SipUri ? invite.uri : undefined));
   }
 
   private fail(failure: InviteFailure): void {
     if (this.current === 'failed' || this.current === 'ended') return;
     this.current = 'failed';
+    this.pendingEarlyOffer = undefined;
     this.transaction = undefined;
     this.clearCancelTimer();
+    // An UPDATE of the peer in an early dialog, still unanswered: the dialog is gone (§15.1.2).
+    for (const asked of [...(this.unanswered?.values() ?? [])]) this.guard(() => asked.respond(487));
+    this.unanswered = undefined;
     this.core.detach(this);
-    this.emit('failed', failure);
+    this.notify('failed', failure);
   }
 
   // ---- CANCEL, ACK, BYE ---------------------------------------------------------------------
@@ -617,15 +879,16 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   private ackThenBye(reason: string | undefined): void {
     const dialog = this.confirmedDialog;
-    const response = this.response;
-    if (!dialog || !response) return;
+    if (!dialog) return;
     if (this.current !== 'answered') {
       this.sendBye(reason);
       return;
     }
+    const response = this.response;
+    if (!response) return;
     // RFC 3261 §13.2.2.4: the 2xx is ACKed (with an answer rejecting its offer when we have
     // one; the ACK may go without, as the BYE follows at once), then the session ends.
-    const offer = !carriesSessionDescription(this.invite) && carriesSessionDescription(response);
+    const offer = dialog.offerAnswer.state === 'remote-offer';
     const answer = offer ? (this.core.dialogOptions.answerForUnwantedOffer?.(response) ?? {}) : {};
     const { ack, bye } = dialog.ackAndBye(response, answer);
     this.sendAck(ack);
@@ -643,6 +906,12 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     void this.sendNonInvite(bye, (response) => byeAnswered(dialog, response), true);
   }
 
+  private byeLostDialog(dialog: SessionDialog, status: 408): void {
+    const bye = dialog.createByeAfterLoss([['reason', `SIP;cause=${status};text="Request Timeout"`]]);
+    this.end({ cause: 'dialog-lost', status });
+    void this.sendNonInvite(bye, (response) => byeAnswered(dialog, response), true);
+  }
+
   private sendAck(ack: OutgoingRequest): void {
     // The dialog hands back the same ACK for every retransmitted 2xx: its Via is added once.
     if (!ack.request.hasHeader('via')) {
@@ -656,14 +925,20 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       ).catch((error: unknown) => this.core.reportError(error));
       return;
     }
-    const destination = this.lastAck?.ack === ack ? this.lastAck.destination : this.olderAckDestinations?.get(ack);
-    if (destination) this.core.transactions.sendStateless(ack.request, destination).catch((error: unknown) => this.core.reportError(error));
+    const destination = this.ackDestinations?.get(ack);
+    if (destination) {
+      this.core.transactions.sendStateless(ack.request, destination).catch((error: unknown) => this.core.reportError(error));
+      return;
+    }
+    // Settled meanwhile: where it went was forgotten, so it is located again.
+    this.resolveOnce(ack.nextHop).then(
+      (again) => this.core.transactions.sendStateless(ack.request, again),
+      (error: unknown) => this.core.reportError(error),
+    ).catch((error: unknown) => this.core.reportError(error));
   }
 
   private noteAckDestination(ack: OutgoingRequest, destination: Destination): void {
-    const last = this.lastAck;
-    if (last !== undefined && last.ack !== ack) (this.olderAckDestinations ??= new WeakMap()).set(last.ack, last.destination);
-    this.lastAck = { ack, destination };
+    (this.ackDestinations ??= new WeakMap()).set(ack, destination);
   }
 
   private async resolveOnce(uri: SipUri): Promise<Destination> {
@@ -751,7 +1026,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
             const outcome = this.dialogResponse(dialog, response);
             if (outcome === 'retransmission' || response.status < 200 || exchange.pending === undefined) return;
             if (response.status < 300) {
-              if (carriesSessionDescription(response)) this.lastRemote = response.body;
+              if (carriesSessionDescription(response)) this.lastRemote = response.body.toString('utf8');
               // With our offer in the re-INVITE the 2xx holds the answer: ACK at once. Without,
               // it holds an offer and the application ACKs with its answer.
               if (carriesSessionDescription(request) || !carriesSessionDescription(response)) this.sendAck(dialog.createAck());
@@ -777,8 +1052,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       return 'retransmission';
     }
     if (outcome.kind === 'terminated' && (this.current === 'confirmed' || this.current === 'answered')) {
-      // The dialog is gone on the far side: a BYE is pointless but harmless for 408 (§12.2.1.2).
-      this.end({ cause: 'dialog-lost', status: outcome.status });
+      // RFC 3261 §12.2.1.2, §14.1: a 408 (a proxy's or the peer's) or no response at all ends the
+      // dialog on our side, but the peer may still hold it: a BYE tells it. A 481 says it has none.
+      if (outcome.status === 481) this.end({ cause: 'dialog-lost', status: outcome.status });
+      else this.byeLostDialog(dialog, 408);
     }
     // RFC 4028 §10: a 2xx to our re-INVITE or UPDATE refreshed the session: its timer starts again.
     if (outcome.kind === 'success' && (response.cseq.method === 'INVITE' || response.cseq.method === 'UPDATE')) this.scheduleSessionTimer();
@@ -788,9 +1065,17 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   // ---- requests from the peer ---------------------------------------------------------------
 
   receiveRequest(request: SipRequest, transaction: ServerTransaction): void {
-    const dialog = this.confirmedDialog;
+    const confirmed = this.confirmedDialog;
+    // An early dialog attached here may be another fork's, ended by the 2xx: it is not this one.
+    const dialog = confirmed !== undefined ? (confirmed.remoteTag === (request.from.tag ?? '') ? confirmed : undefined) : this.earlyDialogOf(request);
     if (!dialog) {
       transaction.respond(createResponse(request, 481));
+      return;
+    }
+    if (dialog.state === 'early' && request.method !== 'UPDATE' && request.method !== 'INFO' && request.method !== 'OPTIONS') {
+      // RFC 3261 §15, §14: before the 2xx the callee may not BYE nor re-INVITE; UPDATE (RFC 3311
+      // §5.2) and the odd INFO are what an early dialog carries.
+      transaction.respond(dialog.createResponse(request, request.method === 'BYE' ? 481 : 403));
       return;
     }
     const verdict = dialog.receiveRequest(request);
@@ -830,7 +1115,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     dialog: SessionDialog,
     unheard: (asked: IncomingDialogRequest) => number,
   ): void {
-    if (carriesSessionDescription(request)) this.lastRemote = request.body;
+    if (carriesSessionDescription(request)) this.lastRemote = request.body.toString('utf8');
     const asked = new IncomingDialogRequest(request, (status, options) => {
       if (status >= 200) this.unanswered?.delete(transaction);
       const response = dialog.createResponse(request, status, options);
@@ -840,17 +1125,24 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
       if (status >= 200 && status < 300 && (request.method === 'INVITE' || request.method === 'UPDATE')) this.scheduleSessionTimer();
     });
     (this.unanswered ??= new Map()).set(transaction, asked);
-    if (this.listenerCount(event) === 0) {
+    if (!this.hears(event)) {
       asked.respond(unheard(asked));
       return;
     }
     try {
-      this.emit(event, asked);
+      this.notify(event, asked);
     } catch (error) {
       // A listener that threw without answering: the request still gets a final response.
       asked.respond(500);
       throw error;
     }
+  }
+
+  /** The early dialog a request of the peer belongs to, before any 2xx. */
+  private earlyDialogOf(request: SipRequest): SessionDialog | undefined {
+    const early = this.reliableEarlyDialog?.dialog;
+    if (early === undefined || early.state !== 'early' || (request.from.tag ?? '') !== early.remoteTag) return undefined;
+    return early;
   }
 
   receiveCancel(invite: ServerTransaction): void {
@@ -886,13 +1178,37 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
 
   receiveAck(ack: SipRequest): void {
     const dialog = this.confirmedDialog;
-    if (!dialog) return;
+    if (!dialog || dialog.remoteTag !== (ack.from.tag ?? '')) return;
     const verdict = dialog.receiveRequest(ack);
     this.retransmissions?.get(ack.cseq.seq)?.acknowledged();
     this.retransmissions?.delete(ack.cseq.seq);
     if (verdict.kind !== 'accept') return;
-    if (carriesSessionDescription(ack)) this.lastRemote = ack.body;
-    this.emit('ack', ack);
+    if (carriesSessionDescription(ack)) this.lastRemote = ack.body.toString('utf8');
+    this.notify('ack', ack);
+  }
+
+  /**
+   * Past Timer M no 2xx to the INVITE can come any more (RFC 6026 §8.4): the wire bytes of the
+   * final response (`response` is then undefined), the INVITE's dialog sets and the early
+   * dialogs of other forks go; the session keeps its confirmed dialog and descriptions.
+   */
+  private settle(): void {
+    this.settleTimer = undefined;
+    // (Still awaiting the application's ACK, the 2xx is needed to build it.)
+    if (this.current !== 'answered') {
+      this.finalResponseBytes = undefined;
+      this.finalResponseRef = undefined;
+    }
+    for (const set of this.createdSets ?? []) {
+      for (const dialog of set.dialogs) if (dialog !== this.confirmedDialog) this.core.registry.remove(dialog);
+      this.core.registry.removeInviteSet(set);
+    }
+    this.createdSets = undefined;
+    this.dialogSet = undefined;
+    this.dialogSetOptions = undefined;
+    // (The ACK of a re-INVITE finds its way again: see sendAck.)
+    this.ackDestinations = undefined;
+    if (this.current !== 'answered') this.invite = undefined;
   }
 
   receiveStrayResponse(response: SipResponse): void {
@@ -907,7 +1223,10 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
   private end(ending: SessionEnding): void {
     if (this.current === 'ended' || this.current === 'failed') return;
     this.current = 'ended';
+    this.pendingEarlyOffer = undefined;
     this.core.clock.cancel(this.sessionTimer);
+    this.core.clock.cancel(this.settleTimer);
+    this.settleTimer = undefined;
     this.clearCancelTimer();
     for (const retransmission of this.retransmissions?.values() ?? []) retransmission.stop();
     this.retransmissions = undefined;
@@ -916,7 +1235,7 @@ export class OutgoingInviteSession extends EventEmitter<OutgoingInviteEvents> im
     this.unanswered = undefined;
     this.confirmedDialog?.terminate();
     this.core.detach(this);
-    this.emit('ended', ending);
+    this.notify('ended', ending);
   }
 
   /** RFC 4028 §10: refresh at half the interval when we refresh; BYE before expiry when the peer should. */
@@ -1000,4 +1319,39 @@ function firstHop(request: SipRequest): SipUri {
 function challengeLines(response: SipResponse): string[] {
   const name = response.status === 407 ? 'proxy-authenticate' : 'www-authenticate';
   return response.headers.filter((field) => field.name === name).map((field) => field.value);
+}
+
+/**
+ * The SIP Contacts of a 3xx, highest q first (RFC 3261 §8.1.3.4, §20.10); a Contact without q
+ * counts as 1.0, as proxies take it (§16.6), and equal q keep their order in the response.
+ */
+function contactsInQOrder(response: SipResponse): SipUri[] {
+  const ranked: { uri: SipUri; q: number }[] = [];
+  for (const contact of response.contacts) {
+    if (!(contact.uri instanceof SipUri)) continue;
+    const text = contact.params.get('q');
+    const q = text === undefined || text === null ? 1 : Number(text);
+    ranked.push({ uri: contact.uri, q: Number.isFinite(q) && q >= 0 && q <= 1 ? q : 1 });
+  }
+  return ranked.sort((x, y) => y.q - x.q).map((entry) => entry.uri);
+}
+
+function portOf(uri: SipUri): number {
+  return uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060);
+}
+
+/**
+ * Whether two redirect targets are the same for loop detection: equal by RFC 3261 §19.1.4, where
+ * an absent port counts as the default one (`sip:carol@host` and `sip:carol@host:5060` reach the
+ * same place, though §19.1.4 does not call them equal).
+ */
+function sameTarget(a: SipUri, b: SipUri): boolean {
+  if (portOf(a) !== portOf(b)) return false;
+  if (a.port === b.port) return uriEquals(a, b);
+  const withPort = (uri: SipUri): SipUri => {
+    const copy = uri.clone();
+    copy.port = portOf(uri);
+    return copy;
+  };
+  return uriEquals(withPort(a), withPort(b));
 }

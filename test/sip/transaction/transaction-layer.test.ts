@@ -473,3 +473,28 @@ describe('transaction layer: server transactions', () => {
     assert.equal(s.net.sent.length, before);
   });
 });
+
+describe('transaction layer: traffic counters (metrics)', () => {
+  test('counts messages by direction, kind and method; a message sent again and a request received again count as retransmissions; Timer B counts a timeout', () => {
+    const s = setup();
+    s.layer.sendInvite(outgoingInvite({ noVia: true }), UDP_BOB, new ClientTu(s.clock));
+    s.clock.advance(500 + 1000); // Timer A: at 500 and 1500 ms
+    s.clock.advance(32_000); // Timer B
+    const { request, ist } = newInvite(s, { cseq: 7 });
+    ist.respond(answer(request, 180));
+    fromBob(s, { cseq: 7 }); // the INVITE again: absorbed, the 180 repeated
+    const rows = (list: object[]) => list.map((row) => JSON.stringify(row)).sort();
+    assert.deepEqual(rows(s.layer.traffic.messageRows()), rows([
+      { direction: 'out', kind: 'request', method: 'INVITE', count: 1 },
+      { direction: 'in', kind: 'request', method: 'INVITE', count: 2 },
+      { direction: 'out', kind: 'response', method: 'INVITE', count: 2 },
+    ]));
+    const retransmitted = s.net.sent.length - 3;
+    assert.ok(retransmitted >= 3, `Timer A retransmitted (${retransmitted} sends beyond the first three)`);
+    assert.deepEqual(rows(s.layer.traffic.retransmissionRows()), rows([
+      { direction: 'out', method: 'INVITE', count: retransmitted },
+      { direction: 'in', method: 'INVITE', count: 1 },
+    ]));
+    assert.deepEqual(s.layer.traffic.timeoutRows(), [{ method: 'INVITE', count: 1 }]);
+  });
+});

@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { checkDigestResponse, parseCredentials, type DigestCredentials } from '../../../src/sip/auth/index.js';
 import { DialogError } from '../../../src/sip/dialog/index.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message/index.js';
-import type { IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding } from '../../../src/sip/ua/index.js';
+import type { EarlyOffer, IncomingDialogRequest, InviteFailure, InviteOptions, OutgoingInviteSession, SessionEnding } from '../../../src/sip/ua/index.js';
 import {
   advance,
   advanceTo,
@@ -382,6 +382,18 @@ describe('OutgoingInviteSession: the answer (RFC 3261 §13.2.2.4)', () => {
     assert.ok(acks[1]!.bytes.equals(acks[0]!.bytes));
   });
 
+  it('an ACK is kept for 128*T1 (a peer may retransmit for 64 of its own, longer T1): a 2xx after that is ignored', async () => {
+    const env = createEnv();
+    const { session, invite } = await answeredCall(env);
+    await advanceTo(env.clock, 64_000);
+    env.net.deliver(responseTo(invite, 200, { body: ANSWER }));
+    await flush();
+    assert.deepEqual(env.net.sends('ACK').map((a) => a.at), [0]);
+    assert.equal(session.state, 'confirmed');
+    assert.equal(session.response, undefined, 'the 2xx bytes went at 64*T1');
+    assert.equal(session.currentInvite, undefined, 'so did the INVITE');
+  });
+
   it('a 2xx from a second fork is ACKed and that fork gets a BYE; the session stays with the first', async () => {
     const env = createEnv();
     const { session, invite } = await answeredCall(env);
@@ -502,6 +514,73 @@ describe('OutgoingInviteSession: the answer (RFC 3261 §13.2.2.4)', () => {
     assert.equal(env.net.requests('INVITE').length, 2);
   });
 
+  it('a 302 with several Contacts: tried highest q first (no q counts as 1.0, ties in order); a failed attempt moves on to the next', async () => {
+    const env = createEnv();
+    const { session, invite } = await call(env, { maxRedirects: 1 });
+    const contact = '<sip:low@192.0.2.41>;q=0.1, <sip:mid@192.0.2.42>;q=0.5, <sip:first@192.0.2.43>, <sip:high@192.0.2.44>;q=1.0, <tel:+15551234>;q=1';
+    env.net.deliver(responseTo(invite, 302, { reason: 'Moved Temporarily', contact }));
+    await flush();
+    const targets = (): string[] => env.net.requests('INVITE').slice(1).map((r) => r.startLine());
+    assert.deepEqual(targets(), ['INVITE sip:first@192.0.2.43 SIP/2.0']);
+    env.net.deliver(responseTo(env.net.last('INVITE'), 404));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 486));
+    await flush();
+    assert.deepEqual(targets(), ['INVITE sip:first@192.0.2.43 SIP/2.0', 'INVITE sip:high@192.0.2.44 SIP/2.0', 'INVITE sip:mid@192.0.2.42 SIP/2.0']);
+    assert.deepEqual(env.net.requests('INVITE').map((r) => r.header('cseq')), ['1 INVITE', '2 INVITE', '3 INVITE', '4 INVITE']);
+    env.net.deliver(responseTo(env.net.last('INVITE'), 200, { body: ANSWER }));
+    await flush();
+    assert.equal(session.state, 'confirmed');
+    assert.equal(env.net.last('ACK').header('cseq'), '4 ACK');
+    assert.equal(targets().length, 3, 'the last Contact (q=0.1) is never needed');
+  });
+
+  it('loop detection: a Contact already tried, or our own address, is not tried; nothing left fails the session as redirected', async () => {
+    const env = createEnv();
+    const { session, invite } = await call(env, { maxRedirects: 3 });
+    const failed = failures(session);
+    env.net.deliver(responseTo(invite, 302, { contact: '<sip:carol@192.0.2.40>' }));
+    await flush();
+    const carol = env.net.last('INVITE');
+    assert.equal(carol.startLine(), 'INVITE sip:carol@192.0.2.40 SIP/2.0');
+    // Back to the original target, to carol again (same URI, other spelling), to ourselves: nothing new.
+    env.net.deliver(responseTo(carol, 301, { reason: 'Moved Permanently', contact: `<${BOB_URI}>, <sip:carol@192.0.2.40:5060>;q=0.9, <sip:loop@10.0.0.1:5060>, <sip:other@10.0.0.1>` }));
+    await flush();
+    assert.equal(env.net.requests('INVITE').length, 2, 'no INVITE to a target already tried or to ourselves');
+    assert.deepEqual(failed.map((f) => [f.kind, f.status]), [['redirected', 301]]);
+  });
+
+  it('the hop limit counts 3xx responses: with maxRedirects 2 the third 302 fails the session; a 6xx from a redirected target ends the search', async () => {
+    const env = createEnv();
+    const { session, invite } = await call(env, { maxRedirects: 2 });
+    const failed = failures(session);
+    env.net.deliver(responseTo(invite, 302, { contact: '<sip:hop1@192.0.2.41>, <sip:spare@192.0.2.49>;q=0.2' }));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 302, { contact: '<sip:hop2@192.0.2.42>' }));
+    await flush();
+    assert.equal(env.net.last('INVITE').startLine(), 'INVITE sip:hop2@192.0.2.42 SIP/2.0');
+    env.net.deliver(responseTo(env.net.last('INVITE'), 302, { contact: '<sip:hop3@192.0.2.43>' }));
+    await flush();
+    // Over the limit: that 302 is not followed, but the spare Contact of the first one still is.
+    assert.equal(env.net.last('INVITE').startLine(), 'INVITE sip:spare@192.0.2.49 SIP/2.0');
+    env.net.deliver(responseTo(env.net.last('INVITE'), 603));
+    await flush();
+    assert.deepEqual(failed.map((f) => [f.kind, f.status]), [['rejected', 603]]);
+    assert.equal(env.net.requests('INVITE').length, 4);
+  });
+
+  it('a 6xx from a redirected target ends the search even with Contacts left', async () => {
+    const env = createEnv();
+    const { session, invite } = await call(env, { maxRedirects: 1 });
+    const failed = failures(session);
+    env.net.deliver(responseTo(invite, 302, { contact: '<sip:one@192.0.2.41>, <sip:two@192.0.2.42>;q=0.5' }));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 600));
+    await flush();
+    assert.deepEqual(failed.map((f) => [f.kind, f.status]), [['rejected', 600]]);
+    assert.equal(env.net.requests('INVITE').length, 2);
+  });
+
   it('hangup() once confirmed sends BYE with the next CSeq and ends the session local-bye at once', async () => {
     const env = createEnv();
     const { session } = await answeredCall(env);
@@ -529,6 +608,251 @@ function digestOf(value: string | undefined): DigestCredentials {
   assert.equal(credentials.kind, 'digest');
   return credentials as DigestCredentials;
 }
+
+describe('OutgoingInviteSession: an offer in a reliable provisional response (RFC 3262 §5, RFC 3725 §8)', () => {
+  const RELIABLE = ['Require: 100rel', 'RSeq: 1'];
+  const PEER_OFFER = sdp(1, '192.0.2.20', 30000);
+
+  /** An offerless INVITE (RFC 3725 flow III) with 100rel, and the 183 with the peer's offer delivered. */
+  async function earlyOffered(env: Env, options: Partial<InviteOptions> = {}): Promise<{ session: OutgoingInviteSession; invite: SipRequest; offers: EarlyOffer[]; order: string[] }> {
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true, ...options });
+    const offers: EarlyOffer[] = [];
+    const order: string[] = [];
+    session.on('provisional', (response) => order.push(`provisional ${response.status}`));
+    session.on('earlyOffer', (offer) => {
+      order.push('earlyOffer');
+      offers.push(offer);
+    });
+    session.on('answered', (_response, ackPending) => order.push(`answered ${ackPending}`));
+    session.on('confirmed', () => order.push('confirmed'));
+    await flush();
+    const invite = env.net.last('INVITE');
+    assert.equal(invite.body.length, 0, 'the INVITE carries no offer');
+    env.net.deliver(responseTo(invite, 183, { reason: 'Session Progress', headers: RELIABLE, body: PEER_OFFER }));
+    await flush();
+    return { session, invite, offers, order };
+  }
+
+  it('the offer is handed over and the PRACK waits for its answer, which it then carries (RAck 1 1 INVITE); the 2xx repeating the offer is ACKed without a body', async () => {
+    const env = createEnv();
+    const { session, invite, offers, order } = await earlyOffered(env);
+    assert.deepEqual(order, ['provisional 183', 'earlyOffer']);
+    assert.equal(offers[0]!.description, PEER_OFFER);
+    assert.equal(session.earlyDescription, PEER_OFFER);
+    assert.deepEqual(env.net.requests('PRACK'), [], 'no PRACK before the answer is known');
+    // A retransmission of the 183 while the answer is awaited is not handed over again.
+    env.net.deliver(responseTo(invite, 183, { reason: 'Session Progress', headers: RELIABLE, body: PEER_OFFER }));
+    await flush();
+    assert.equal(offers.length, 1);
+    offers[0]!.answer({ body: ANSWER });
+    await flush();
+    const prack = env.net.last('PRACK');
+    assert.equal(prack.header('rack'), '1 1 INVITE');
+    assert.equal(prack.header('cseq'), '2 PRACK');
+    assert.equal(prack.contentType, 'application/sdp');
+    assert.equal(prack.body.toString('utf8'), ANSWER);
+    env.net.deliver(responseTo(prack, 200));
+    env.net.deliver(responseTo(invite, 200, { body: PEER_OFFER }));
+    await flush();
+    assert.deepEqual(order, ['provisional 183', 'earlyOffer', 'answered false', 'confirmed']);
+    const ack = env.net.last('ACK');
+    assert.equal(ack.header('cseq'), '1 ACK');
+    assert.equal(ack.body.length, 0, 'the exchange was over: the ACK carries nothing');
+    assert.equal(session.state, 'confirmed');
+    session.hangup();
+    await flush();
+    assert.equal(env.net.last('BYE').header('cseq'), '3 BYE');
+  });
+
+  it('a 2xx that comes before the answer is given waits for it: the answer then goes in the ACK, and no PRACK is sent', async () => {
+    const env = createEnv();
+    const { session, invite, offers, order } = await earlyOffered(env);
+    env.net.deliver(responseTo(invite, 200, { body: PEER_OFFER }));
+    await flush();
+    assert.deepEqual(order, ['provisional 183', 'earlyOffer', 'answered false']);
+    assert.deepEqual(env.net.requests('ACK'), [], 'no ACK before the answer');
+    assert.equal(session.state, 'answered');
+    offers[0]!.answer({ body: ANSWER });
+    await flush();
+    assert.deepEqual(order, ['provisional 183', 'earlyOffer', 'answered false', 'confirmed']);
+    assert.equal(env.net.last('ACK').body.toString('utf8'), ANSWER);
+    assert.deepEqual(env.net.requests('PRACK'), []);
+    assert.equal(session.state, 'confirmed');
+  });
+
+  it('without an earlyOffer listener the offer is answered at once in the PRACK with the UA\'s answer for unwanted offers', async () => {
+    const env = createEnv({ answerForUnwantedOffer: () => ({ body: sdp(1, '0.0.0.0', 0) }) });
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 183, { headers: RELIABLE, body: PEER_OFFER }));
+    await flush();
+    assert.equal(env.net.last('PRACK').body.toString('utf8'), sdp(1, '0.0.0.0', 0));
+    assert.equal(session.state, 'proceeding');
+  });
+
+  it('hanging up while the answer is awaited sends CANCEL; an answer given later sends nothing', async () => {
+    const env = createEnv();
+    const { session, invite, offers } = await earlyOffered(env);
+    const failed = failures(session);
+    session.hangup();
+    await flush();
+    assert.equal(env.net.requests('CANCEL').length, 1);
+    env.net.deliver(responseTo(invite, 487));
+    await flush();
+    assert.deepEqual(failed.map((f) => [f.kind, f.status]), [['canceled', 487]]);
+    offers[0]!.answer({ body: ANSWER });
+    await flush();
+    assert.deepEqual(env.net.requests('PRACK'), []);
+  });
+
+  it('a 2xx crossing the CANCEL while the answer is awaited is ACKed with a rejecting answer, then BYE', async () => {
+    const env = createEnv({ answerForUnwantedOffer: () => ({ body: sdp(1, '0.0.0.0', 0) }) });
+    const { session, invite } = await earlyOffered(env);
+    session.hangup();
+    await flush();
+    env.net.deliver(responseTo(invite, 200, { body: PEER_OFFER }));
+    await flush();
+    assert.equal(env.net.last('ACK').body.toString('utf8'), sdp(1, '0.0.0.0', 0));
+    assert.equal(env.net.requests('BYE').length, 1);
+    assert.equal(session.state, 'ended');
+  });
+
+  it('with an offer in our INVITE, the answer in a reliable 183 is PRACKed at once without a body; a 2xx without SDP then completes the session', async () => {
+    const env = createEnv();
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, body: OFFER, reliableProvisionals: true });
+    let offered = 0;
+    session.on('earlyOffer', () => offered++);
+    await flush();
+    const invite = env.net.last('INVITE');
+    env.net.deliver(responseTo(invite, 183, { headers: RELIABLE, body: ANSWER }));
+    await flush();
+    const prack = env.net.last('PRACK');
+    assert.equal(prack.body.length, 0);
+    assert.equal(session.earlyDescription, ANSWER);
+    env.net.deliver(responseTo(prack, 200));
+    env.net.deliver(responseTo(invite, 200));
+    await flush();
+    assert.equal(offered, 0, 'an answer is not an offer');
+    assert.equal(session.state, 'confirmed');
+    assert.equal(env.net.last('ACK').body.length, 0);
+  });
+});
+
+describe('OutgoingInviteSession: UPDATE in an early dialog (RFC 3311)', () => {
+  const RELIABLE_UPDATE = ['Require: 100rel', 'RSeq: 1', 'Allow: INVITE, ACK, CANCEL, BYE, PRACK, UPDATE'];
+  const PEER_OFFER = sdp(1, '192.0.2.20', 30000);
+
+  /** An offerless INVITE whose reliable 183 offered and got `answer` in the PRACK (200). */
+  async function earlyAnswered(env: Env, headers: string[] = RELIABLE_UPDATE): Promise<{ session: OutgoingInviteSession; invite: SipRequest }> {
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    session.on('earlyOffer', (offer) => offer.answer({ body: ANSWER }));
+    await flush();
+    const invite = env.net.last('INVITE');
+    env.net.deliver(responseTo(invite, 183, { headers, body: PEER_OFFER }));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('PRACK'), 200));
+    await flush();
+    return { session, invite };
+  }
+
+  it('update() before the 2xx goes in the early dialog with the next CSeq and our offer; the 2xx answer is the new remote description', async () => {
+    const env = createEnv();
+    const { session, invite } = await earlyAnswered(env);
+    const pending = session.update({ body: sdp(2) });
+    await flush();
+    const update = env.net.last('UPDATE');
+    assert.equal(update.startLine(), 'UPDATE sip:bob@192.0.2.20:5060 SIP/2.0', 'to the remote target of the 183');
+    assert.equal(update.header('cseq'), '3 UPDATE', 'after INVITE 1 and PRACK 2');
+    assert.equal(update.to.tag, BOB_TAG);
+    assert.equal(update.header('contact'), '<sip:ctd@10.0.0.1:5060>', 'UPDATE is a target refresh request (RFC 3311 §5.1)');
+    assert.equal(update.body.toString('utf8'), sdp(2));
+    env.net.deliver(responseTo(update, 200, { body: sdp(2, '192.0.2.20', 30000) }));
+    assert.equal((await pending).status, 200);
+    assert.equal(session.remoteDescription, sdp(2, '192.0.2.20', 30000));
+    assert.equal(session.state, 'proceeding');
+    env.net.deliver(responseTo(invite, 200));
+    await flush();
+    assert.equal(session.state, 'confirmed');
+    assert.equal(env.net.last('ACK').body.length, 0);
+  });
+
+  it('update() refuses: before any reliable 1xx, when the peer did not Allow UPDATE, with an offer while the early offer awaits its answer', async () => {
+    const env = createEnv();
+    const bare = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    await flush();
+    assert.throws(() => bare.update({ body: sdp(2) }), /no early dialog/);
+    const { session } = await earlyAnswered(env, ['Require: 100rel', 'RSeq: 1']);
+    assert.throws(() => session.update({ body: sdp(2) }), /did not list UPDATE/);
+    const waiting = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    waiting.on('earlyOffer', () => undefined);
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 183, { headers: RELIABLE_UPDATE, body: PEER_OFFER, toTag: 'bob-2' }));
+    await flush();
+    assert.throws(() => waiting.update({ body: sdp(2) }), /offer\/answer exchange is over/);
+    assert.equal(env.net.requests('UPDATE').length, 0);
+  });
+
+  it('an UPDATE offer waits for the 200 of the PRACK that carried our answer (the two must not cross)', async () => {
+    const env = createEnv();
+    const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, reliableProvisionals: true });
+    session.on('earlyOffer', (offer) => offer.answer({ body: ANSWER }));
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 183, { headers: RELIABLE_UPDATE, body: PEER_OFFER }));
+    await flush();
+    assert.throws(
+      () => session.update({ body: sdp(2) }),
+      (error: unknown) => error instanceof DialogError && error.code === 'UPDATE_NOT_ALLOWED',
+    );
+    env.net.deliver(responseTo(env.net.last('PRACK'), 200));
+    await flush();
+    void session.update({ body: sdp(2) });
+    await flush();
+    assert.equal(env.net.requests('UPDATE').length, 1);
+  });
+
+  it("an UPDATE from the peer in the early dialog is handed over (update event) and answered in it; a BYE there gets 481", async () => {
+    const env = createEnv();
+    const { session } = await earlyAnswered(env);
+    session.on('update', (asked) => asked.respond(200, { body: sdp(3) }));
+    const ids = { callId: session.callId, localTag: session.localTag, remoteTag: BOB_TAG };
+    env.net.deliver(peerRequest(ids, { method: 'UPDATE', cseq: 10, body: sdp(2, '192.0.2.20', 30000) }));
+    await flush();
+    const answer = env.net.responses(200).find((r) => r.cseq.method === 'UPDATE')!;
+    assert.equal(answer.body.toString('utf8'), sdp(3));
+    assert.equal(answer.to.tag, session.localTag);
+    assert.equal(session.remoteDescription, sdp(2, '192.0.2.20', 30000));
+    env.net.deliver(peerRequest(ids, { method: 'BYE', cseq: 11 }));
+    await flush();
+    assert.deepEqual(answersTo(env, 'BYE', 11), ['481']);
+    assert.equal(session.state, 'proceeding');
+  });
+
+  it("once another fork's 2xx confirmed the session, an UPDATE in the first fork's ended early dialog gets 481", async () => {
+    const env = createEnv();
+    const { session, invite } = await earlyAnswered(env);
+    env.net.deliver(responseTo(invite, 200, { body: sdp(1, '192.0.2.30', 7000), toTag: 'fork-2' }));
+    await flush();
+    session.ack({ body: ANSWER });
+    assert.equal(session.state, 'confirmed');
+    const fork1 = { callId: session.callId, localTag: session.localTag, remoteTag: BOB_TAG };
+    env.net.deliver(peerRequest(fork1, { method: 'UPDATE', cseq: 10, body: sdp(2, '192.0.2.20', 30000) }));
+    await flush();
+    assert.deepEqual(answersTo(env, 'UPDATE', 10), ['481']);
+    assert.deepEqual(env.errors, []);
+  });
+
+  it('an UPDATE of the peer still unanswered when the INVITE fails gets 487', async () => {
+    const env = createEnv();
+    const { session, invite } = await earlyAnswered(env);
+    session.on('update', () => undefined);
+    const ids = { callId: session.callId, localTag: session.localTag, remoteTag: BOB_TAG };
+    env.net.deliver(peerRequest(ids, { method: 'UPDATE', cseq: 10, body: sdp(2, '192.0.2.20', 30000) }));
+    await flush();
+    env.net.deliver(responseTo(invite, 486));
+    await flush();
+    assert.deepEqual(answersTo(env, 'UPDATE', 10), ['487']);
+  });
+});
 
 describe('OutgoingInviteSession: digest authentication (RFC 3261 §22.2)', () => {
   it('a 401 is answered with a new INVITE: CSeq 2, same Call-ID and From tag, a new branch, and Authorization for the challenge', async () => {
@@ -913,6 +1237,88 @@ describe('OutgoingInviteSession: re-INVITEs and glare (RFC 3261 §14)', () => {
     assert.deepEqual(answersTo(env, 'BYE', 11), ['200']);
     assert.deepEqual(answersTo(env, 'INVITE', 10), ['100', '487']);
     assert.equal(asked?.isAnswered, true);
+    assert.equal(session.state, 'ended');
+  });
+});
+
+describe('OutgoingInviteSession: a request in the dialog that times out or gets 408/481 (RFC 3261 §12.2.1.2, §14.1)', () => {
+  it('a re-INVITE never answered (Timer B, 64*T1) ends the session dialog-lost 408 and sends BYE with Reason 408, next CSeq', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    const ended = endings(session);
+    const results: number[] = [];
+    void session.reinvite({ body: sdp(2) }).then((response) => results.push(response.status));
+    await flush();
+    const reinvite = env.net.last('INVITE');
+    assert.equal(reinvite.header('cseq'), '2 INVITE');
+    await advance(env.clock, 64 * 500 - 1);
+    assert.deepEqual(results, []);
+    assert.deepEqual(env.net.requests('BYE'), []);
+    await advance(env.clock, 1);
+    assert.deepEqual(results, [408]);
+    assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 408]]);
+    const bye = env.net.last('BYE');
+    assert.equal(bye.header('cseq'), '3 BYE');
+    assert.equal(bye.header('reason'), 'SIP;cause=408;text="Request Timeout"');
+    assert.equal(bye.header('call-id'), session.callId);
+    assert.equal(session.state, 'ended');
+    env.net.deliver(responseTo(bye, 200));
+    await flush();
+    assert.equal(env.net.requests('BYE').length, 1, 'one BYE, answered');
+  });
+
+  it('a re-INVITE answered 408 (a proxy gave up) ends the session with a BYE too', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    const ended = endings(session);
+    const pending = session.reinvite({ body: sdp(2) });
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 408));
+    assert.equal((await pending).status, 408);
+    await flush();
+    assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 408]]);
+    assert.deepEqual(env.net.requests('BYE').map((b) => b.header('cseq')), ['3 BYE']);
+    assert.deepEqual(env.net.requests('ACK').map((a) => a.header('cseq')), ['1 ACK', '2 ACK'], 'the 408 was ACKed by its transaction');
+  });
+
+  it('a re-INVITE answered 481 ends the session without a BYE: the peer has no dialog', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    const ended = endings(session);
+    const pending = session.reinvite({ body: sdp(2) });
+    await flush();
+    env.net.deliver(responseTo(env.net.last('INVITE'), 481));
+    assert.equal((await pending).status, 481);
+    await flush();
+    assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 481]]);
+    assert.deepEqual(env.net.requests('BYE'), []);
+  });
+
+  it('an in-dialog OPTIONS that times out (Timer F) ends the session with a BYE', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    const ended = endings(session);
+    const pending = session.request('OPTIONS');
+    await flush();
+    assert.equal(env.net.requests('OPTIONS').length, 1);
+    await advance(env.clock, 64 * 500);
+    assert.equal((await pending).status, 408);
+    await flush();
+    assert.deepEqual(ended.map((e) => [e.cause, e.status]), [['dialog-lost', 408]]);
+    assert.deepEqual(env.net.requests('BYE').map((b) => b.header('reason')), ['SIP;cause=408;text="Request Timeout"']);
+  });
+
+  it('a 2xx to the re-INVITE arriving after its timeout changes nothing: one BYE, the session stays ended', async () => {
+    const env = createEnv();
+    const { session } = await answeredCall(env);
+    void session.reinvite({ body: sdp(2) });
+    await flush();
+    const reinvite = env.net.last('INVITE');
+    await advance(env.clock, 64 * 500);
+    assert.equal(env.net.requests('BYE').length, 1);
+    env.net.deliver(responseTo(reinvite, 200, { body: sdp(5, '192.0.2.20') }));
+    await flush();
+    assert.equal(env.net.requests('BYE').length, 1);
     assert.equal(session.state, 'ended');
   });
 });

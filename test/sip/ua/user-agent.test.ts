@@ -88,6 +88,21 @@ describe('UserAgent: requests it answers itself', () => {
     assert.deepEqual(env.ua.stats().answeredByCore, { 481: 1 });
   });
 
+  it('a source flooding INVITEs outside any dialog gets its burst answered (403), then its rate; the rest is dropped unanswered, with no transaction left', async () => {
+    const env = createEnv({ sourceRateLimit: { ratePerSecond: 10, burst: 5 } });
+    for (let i = 1; i <= 20; i++) env.net.deliver(outOfDialogRequest('INVITE', { cseq: i, branch: `z9hG4bKflood${i}`, callId: `flood-${i}@192.0.2.20` }));
+    await flush();
+    assert.equal(env.net.log.filter((status) => status === '403').length, 5);
+    assert.equal(env.ua.stats().droppedOverSourceRate, 15);
+    await advance(env.clock, 1000); // 10 more tokens
+    for (let i = 21; i <= 40; i++) env.net.deliver(outOfDialogRequest('INVITE', { cseq: i, branch: `z9hG4bKflood${i}`, callId: `flood-${i}@192.0.2.20` }));
+    await flush();
+    assert.equal(env.net.log.filter((status) => status === '403').length, 15);
+    await advance(env.clock, 64 * 500);
+    assert.deepEqual(env.ua.stats().transactions, { clientInvite: 0, clientNonInvite: 0, serverInvite: 0, serverNonInvite: 0 });
+    assert.deepEqual(env.errors, []);
+  });
+
   it('an ACK that matches nothing is dropped silently, with a To tag or without', async () => {
     const env = createEnv();
     env.net.deliver(peerRequest({ callId: 'no-such-call@192.0.2.20', localTag: 'not-ours', remoteTag: 'theirs' }, { method: 'ACK', cseq: 5 }));
@@ -237,7 +252,7 @@ describe('UserAgent: listeners that throw', () => {
 describe('UserAgent: stats()', () => {
   it('counts sessions, dialogs, transactions and its own answers through a call', async () => {
     const env = createEnv();
-    assert.deepEqual(env.ua.stats(), { sessions: 0, dialogs: 0, transactions: { clientInvite: 0, clientNonInvite: 0, serverInvite: 0, serverNonInvite: 0 }, answeredByCore: {} });
+    assert.deepEqual(env.ua.stats(), { sessions: 0, dialogs: 0, transactions: { clientInvite: 0, clientNonInvite: 0, serverInvite: 0, serverNonInvite: 0 }, answeredByCore: {}, droppedOverSourceRate: 0 });
     const session = env.ua.invite({ to: `<${BOB_URI}>`, from: FROM, body: OFFER });
     await flush();
     const invite = env.net.last('INVITE');
@@ -266,7 +281,7 @@ describe('UserAgent: stats()', () => {
     await advanceTo(env.clock, 40_000 + 31_999);
     assert.equal(env.ua.stats().sessions, 1);
     await advanceTo(env.clock, 40_000 + 32_000);
-    assert.deepEqual(env.ua.stats(), { sessions: 0, dialogs: 0, transactions: { clientInvite: 0, clientNonInvite: 0, serverInvite: 0, serverNonInvite: 0 }, answeredByCore: { 200: 1, 501: 2 } });
+    assert.deepEqual(env.ua.stats(), { sessions: 0, dialogs: 0, transactions: { clientInvite: 0, clientNonInvite: 0, serverInvite: 0, serverNonInvite: 0 }, answeredByCore: { 200: 1, 501: 2 }, droppedOverSourceRate: 0 });
   });
 
   it('a call that rang (early dialog) and was rejected leaves no dialog behind once 64*T1 has passed', async () => {
@@ -279,7 +294,7 @@ describe('UserAgent: stats()', () => {
     await flush();
     assert.equal(session.state, 'failed');
     await advance(env.clock, 32_000);
-    assert.deepEqual(env.ua.stats(), { sessions: 0, dialogs: 0, transactions: { clientInvite: 0, clientNonInvite: 0, serverInvite: 0, serverNonInvite: 0 }, answeredByCore: {} });
+    assert.deepEqual(env.ua.stats(), { sessions: 0, dialogs: 0, transactions: { clientInvite: 0, clientNonInvite: 0, serverInvite: 0, serverNonInvite: 0 }, answeredByCore: {}, droppedOverSourceRate: 0 });
   });
 
   it('the dialog of a second fork that answered (ACK + BYE) is forgotten too once the session is over', async () => {

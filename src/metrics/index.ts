@@ -1,0 +1,1 @@
+export { ServiceMetrics, type EngineMetricsSource, type QueueDepth, type ServiceMetricsOptions } from './service-metrics.js';
