@@ -13,7 +13,7 @@ describe('webhook configuration', () => {
     assert.equal(webhooks.concurrency, 64);
     assert.equal(webhooks.endpointConcurrency, 20);
     assert.equal(webhooks.queueName, 'webhooks');
-    assert.equal(queuePrefix, 'bull');
+    assert.equal(queuePrefix, 'ctd');
   });
 
   test('reads every variable', () => {
@@ -35,7 +35,7 @@ describe('webhook configuration', () => {
     ['WEBHOOK_CONCURRENCY', '0', /expected a whole number from 1/],
     ['WEBHOOK_ENDPOINT_CONCURRENCY', '1000', /to 256/],
     ['WEBHOOK_QUEUE', 'a:b', /WEBHOOK_QUEUE: expected/],
-    ['QUEUE_PREFIX', 'bull:x', /QUEUE_PREFIX: expected/],
+    ['QUEUE_PREFIX', 'bull:x', /QUEUE_PREFIX: not 1 to 64/],
   ] as const) {
     test(`refuses ${variable}=${value} with a message naming it`, () => {
       assert.throws(() => loadConfig({ [variable]: value }), (error: unknown) => error instanceof ConfigError && error.variable === variable && message.test(error.message));
