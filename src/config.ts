@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { parseDelays } from './webhooks/retry-schedule.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type Role = 'api' | 'engine' | 'webhooks';
@@ -69,6 +70,26 @@ export interface Config {
     /** Serve the development page that embeds a button (/dev/button), never in production. */
     testPage: boolean;
   };
+  /** The webhooks role (docs/webhooks.md), and the API's checks of endpoint URLs. */
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** BullMQ queue of deliveries. */
+  queueName: string;
+  /** Send to loopback, private and link-local addresses (tests, local development only). */
+  allowPrivate: boolean;
+  timeoutMs: number;
+  /** Deliveries in flight per process. */
+  concurrency: number;
+  /** Deliveries in flight per endpoint, across processes. */
+  endpointConcurrency: number;
+  /** Delays before the 2nd, 3rd… attempt. */
+  retryDelaysMs: readonly number[];
+  /** An endpoint failing without a success for this long is disabled. */
+  disableAfterMs: number;
+  /** How often pending deliveries are checked for jobs Redis lost (those overdue by twice this). */
+  reconcileMs: number;
 }
 
 export class ConfigError extends Error {
@@ -218,6 +239,33 @@ function flag(env: Environment, name: string): boolean {
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(env[name])}`);
 }
 
+function delays(env: Environment, name: string, fallback: string, count: { min: number; max: number }): number[] {
+  const text = env[name] === undefined || env[name] === '' ? fallback : env[name]!;
+  let parsed: number[];
+  try {
+    parsed = parseDelays(text);
+  } catch (error) {
+    throw new ConfigError(name, (error as Error).message);
+  }
+  if (parsed.length < count.min || parsed.length > count.max) throw new ConfigError(name, `expected ${count.min === count.max ? count.min : `${count.min} to ${count.max}`} comma-separated delays, got ${parsed.length}`);
+  return parsed;
+}
+
+function webhooks(env: Environment): WebhookConfig {
+  const queueName = env.WEBHOOK_QUEUE === undefined || env.WEBHOOK_QUEUE === '' ? 'webhooks' : env.WEBHOOK_QUEUE;
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(queueName)) throw new ConfigError('WEBHOOK_QUEUE', 'expected 1 to 100 letters, digits, ., - or _');
+  return Object.freeze({
+    queueName,
+    allowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE'),
+    timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    concurrency: integer(env, 'WEBHOOK_CONCURRENCY', 64, 1, 1024),
+    endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 20, 1, 256),
+    retryDelaysMs: Object.freeze(delays(env, 'WEBHOOK_RETRY_DELAYS', '5s,5m,30m,2h,5h,10h,10h', { min: 0, max: 20 })),
+    disableAfterMs: delays(env, 'WEBHOOK_DISABLE_AFTER', '5d', { min: 1, max: 1 })[0]!,
+    reconcileMs: integer(env, 'WEBHOOK_RECONCILE_MS', 30_000, 100, 3_600_000),
+  });
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Environment = process.env): Config {
   const level = (env.LOG_LEVEL ?? 'info').toLowerCase();
@@ -247,6 +295,7 @@ export function loadConfig(env: Environment = process.env): Config {
       keepaliveMs: integer(env, 'ENGINE_KEEPALIVE_S', 120, 0, 86_400) * 1000,
     }),
     logLevel: level as LogLevel,
+    webhooks: webhooks(env),
     web: Object.freeze({
       publicUrl: env.PUBLIC_URL ? url(env, 'PUBLIC_URL', '', ['http:', 'https:']).replace(/\/$/, '') : undefined,
       trustProxy: trustProxy(env),

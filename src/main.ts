@@ -23,6 +23,7 @@ import { callRoutes } from './api/routes/calls.js';
 import { publicButtonRoutes, RefusalCounter } from './api/routes/public-buttons.js';
 import { webAssets } from './api/web-assets.js';
 import { trunkRoutes } from './api/routes/trunks.js';
+import { webhookRoutes } from './api/routes/webhooks.js';
 import { ApiProblem, createApp } from './api/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createUdpRingbackSocket, RingbackPlayer } from './engine/ringback/index.js';
@@ -38,6 +39,7 @@ import {
 } from './sip/index.js';
 import { ServiceMetrics } from './metrics/index.js';
 import { ensureDatabase, isConnectionFailure, migrate, Store } from './store/index.js';
+import { checkDestination, DeliveryQueue, DestinationRefused, WebhookCommands, WebhooksRole, type WebhooksRoleOptions } from './webhooks/index.js';
 
 const PRODUCT = 'click-to-dial/0.1';
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,6 +51,7 @@ export interface RunningService {
   metrics: ServiceMetrics;
   http?: { server: Server; port: number; app: Express };
   sip?: { transport: TransportLayer; engine: Engine; runner: EngineRunner; address: string; port: number };
+  webhooks?: WebhooksRole;
   /** The dial buttons' refusals by reason (issue 6), when this process runs the API. */
   buttonRefusals?: RefusalCounter;
   /** Ends the roles: stops taking calls, drains live ones for up to `drainMs`, closes connections. */
@@ -70,6 +73,8 @@ function secretsKey(config: Config, logger: Logger): Buffer {
 export interface ServiceHooks {
   /** An engine took a call and started it (benchmarks, tests): the job and Date.now() then. */
   onCallStarted?: EngineRunnerOptions['onCallStarted'];
+  /** Every webhook attempt (benchmarks, tests). */
+  onWebhookAttempt?: NonNullable<WebhooksRoleOptions['worker']>['onAttempt'];
 }
 
 export async function startService(config: Config, logger: Logger = pino({ level: config.logLevel }), hooks: ServiceHooks = {}): Promise<RunningService> {
@@ -186,6 +191,17 @@ export async function startService(config: Config, logger: Logger = pino({ level
 
   if (config.roles.includes('api')) {
     const queues = new CallQueues(redis('api-queues'), config.queuePrefix, (error) => logger.warn({ err: error }, 'call queue error'));
+    const webhookQueue = new DeliveryQueue(redis('api-webhooks'), config.webhooks.queueName, config.queuePrefix);
+    const refusedUrl = async (url: string): Promise<string | null> => {
+      if (config.webhooks.allowPrivate) return null;
+      try {
+        await checkDestination(url, { allowPrivate: false });
+        return null;
+      } catch (error) {
+        // A host that does not resolve yet is accepted: every delivery checks again.
+        return error instanceof DestinationRefused && error.reason !== 'unresolvable' ? error.reason : null;
+      }
+    };
     const readyRedis = redis('api-ready');
     metrics.watchQueues(() => queues.depths());
     const placer = createCallPlacer({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host });
@@ -209,7 +225,13 @@ export async function startService(config: Config, logger: Logger = pino({ level
         if (config.roles.includes('engine')) checks.sip = { ok: service.sip !== undefined };
         return { ok: Object.values(checks).every((check) => check.ok), checks };
       },
-      registerRoutes: [callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }), trunkRoutes(store), apiKeyRoutes(store), buttonRoutes({ store, placer, publicUrl: config.web.publicUrl })],
+      registerRoutes: [
+        callRoutes({ store, queues, sipHost: config.sip.publicHost ?? config.sip.host }),
+        trunkRoutes(store),
+        apiKeyRoutes(store),
+        buttonRoutes({ store, placer, publicUrl: config.web.publicUrl }),
+        webhookRoutes({ store, commands: new WebhookCommands(store, webhookQueue), refusedUrl }),
+      ],
       // Dial buttons (issue 6): the public endpoints, widget.js, the dashboard.
       publicRoutes: publicButtonRoutes({ store, placer, limiter: new ButtonLimiter(redis('api-limits'), `${config.queuePrefix}:btn`), refusals, logger: logger.child({ component: 'buttons' }) }),
       web: webAssets({ testPage: config.web.testPage }),
@@ -233,6 +255,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       await closed;
       clearTimeout(cut);
       await queues.close();
+      await webhookQueue.close();
     });
   }
 
@@ -244,7 +267,19 @@ export async function startService(config: Config, logger: Logger = pino({ level
   }
 
   if (config.roles.includes('webhooks')) {
-    logger.info('webhooks role: events are kept in the outbox for delivery');
+    const webhookLog = logger.child({ component: 'webhooks' });
+    const role = new WebhooksRole({
+      store,
+      settings: { ...config.webhooks, queuePrefix: config.queuePrefix },
+      connect: redis,
+      onError: (error) => webhookLog.error({ err: error }, 'webhooks role error'),
+      ...(hooks.onWebhookAttempt ? { worker: { onAttempt: hooks.onWebhookAttempt } } : {}),
+    });
+    role.start();
+    service.webhooks = role;
+    webhookLog.info({ queue: config.webhooks.queueName, allowPrivate: config.webhooks.allowPrivate }, 'webhooks role: delivering the outbox');
+    // Before the store closes (the stoppers run in order; the API's is first).
+    stoppers.push(() => role.stop());
   }
 
   service.stop = async (drainMs = config.engine.drainMs) => {

@@ -43,6 +43,7 @@ export const PROBLEM_CATALOGUE = {
   },
   call_already_ended: { status: 409, title: 'Call already ended', description: 'The call has ended; it cannot be hung up or changed.' },
   call_not_connected: { status: 409, title: 'Call not connected', description: 'Only a connected call can be transferred.' },
+  endpoint_disabled: { status: 409, title: 'Endpoint disabled', description: 'The webhook endpoint is disabled; enable it (`PATCH` with `enabled: true`) before sending to it.' },
   conflict: { status: 409, title: 'Conflict', description: 'The request conflicts with the current state of the resource.' },
   body_too_large: { status: 413, title: 'Body too large', description: 'The request body is larger than the limit (64 KiB).' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', description: 'Send the body as JSON with `Content-Type: application/json`.' },

@@ -3,8 +3,8 @@
  * ISO timestamps, `object` names, flows as the numbers the API speaks (1, 3, 4), and never a
  * secret. Pure.
  */
-import type { ApiKey as ApiKeyRecord, Call as CallRecord, CallEventRecord, Leg as LegRecord, SipMessageRecord, Trunk as TrunkRecord } from '../store/index.js';
-import type { ApiKey, Call, CallEvent, CallLeg, EventType, Flow, SipLogLine, Trunk } from './contract.js';
+import { callView as storeCallView, type ApiKey as ApiKeyRecord, type Call as CallRecord, type CallEventRecord, type SipMessageRecord, type Trunk as TrunkRecord } from '../store/index.js';
+import type { ApiKey, Call, CallEvent, EventType, Flow, SipLogLine, Trunk } from './contract.js';
 
 const FLOW_NUMBERS = { I: 1, III: 3, IV: 4 } as const;
 const FLOW_NAMES = { 1: 'I', 3: 'III', 4: 'IV' } as const;
@@ -19,37 +19,10 @@ export function flowName(flow: Flow): 'I' | 'III' | 'IV' {
 
 const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
 
-function legView(leg: LegRecord): CallLeg {
-  return {
-    uri: leg.uri,
-    callerId: leg.callerId,
-    status: leg.status,
-    sipCode: leg.sipCode,
-    sipReason: leg.sipReason,
-    answeredAt: iso(leg.answeredAt),
-    endedAt: iso(leg.endedAt),
-  };
-}
-
+/** The store's call view (shared with webhooks' `data.call`), as the contract's Call. */
 export function callView(call: CallRecord): Call {
-  const duration = call.connectedAt && call.endedAt ? Math.round((call.endedAt.getTime() - call.connectedAt.getTime()) / 1000) : null;
-  return {
-    id: call.id,
-    object: 'call',
-    status: call.status,
-    a: legView(call.legs.a),
-    b: legView(call.legs.b),
-    flow: flowNumber(call.flow),
-    ringback: call.ringback,
-    createdAt: call.createdAt.toISOString(),
-    connectedAt: iso(call.connectedAt),
-    endedAt: iso(call.endedAt),
-    duration,
-    endReason: (call.endReason ?? null) as Call['endReason'],
-    failedLeg: call.failedLeg,
-    metadata: call.metadata as Call['metadata'],
-    webhookUrl: call.webhookUrl,
-  };
+  const view = storeCallView(call);
+  return { ...view, endReason: view.endReason as Call['endReason'], metadata: view.metadata as Call['metadata'] };
 }
 
 export function eventView(event: CallEventRecord): CallEvent {

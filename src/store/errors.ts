@@ -14,7 +14,7 @@ export abstract class StoreError extends Error {
   abstract readonly code: StoreErrorCode;
 }
 
-export type ResourceKind = 'account' | 'api_key' | 'trunk' | 'call' | 'button';
+export type ResourceKind = 'account' | 'api_key' | 'trunk' | 'call' | 'button' | 'webhook_endpoint' | 'webhook_delivery';
 
 /** The record does not exist, or belongs to another account (the two are not told apart). */
 export class NotFound extends StoreError {
@@ -88,7 +88,7 @@ export class EventWriteFailed extends StoreError {
     readonly callId: string,
     /** How many writes of this call were lost. */
     readonly count: number,
-    readonly what: 'changes' | 'sip log',
+    readonly what: 'changes' | 'sip log' | 'webhook attempts',
     options: { cause: unknown },
   ) {
     super(`${count} ${what} of call ${callId} could not be written: ${(options.cause as Error)?.message ?? String(options.cause)}`, options);

@@ -21,4 +21,7 @@ export { isConnectionFailure } from './connection-failure.js';
 export { ensureDatabase, dropDatabase } from './database.js';
 export { migrate, DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult } from './migrator.js';
 export { DEFAULT_BUTTON_COLORS, DEFAULT_BUTTON_LIMITS } from './buttons.js';
-export { newPublicCallToken, sha256Hex } from './random-text.js';
+export { newPublicCallToken, newWebhookEventId, sha256Hex } from './random-text.js';
+export { WebhookDeliveryStore, deliveryId, deliveryTarget, type WebhookDeliveryStoreOptions } from './webhook-deliveries.js';
+export { WebhookEndpointRepository, PREVIOUS_SECRET_VALID_MS } from './webhook-endpoints.js';
+export { callView, type CallView, type CallLegView } from './call-view.js';

@@ -301,3 +301,158 @@ export interface ButtonCallStatus {
   endReason: EndReason | null;
   failedLeg: LegName | null;
 }
+
+// Webhooks (docs/webhooks.md)
+
+/** Why an endpoint was turned off by the service: it answered 410 Gone, or it failed for 5 days. */
+export type WebhookDisabledReason = 'gone' | 'failing';
+
+/** An endpoint as shown to its owner: never its secrets (webhookSigningSecrets() reads them). */
+export interface WebhookEndpoint {
+  id: string;
+  accountId: string;
+  url: string;
+  description: string | null;
+  /** Event types, or ['*']. */
+  events: string[];
+  enabled: boolean;
+  /** Until when the secret before the last rotation still signs (null: no such secret). */
+  previousSecretExpiresAt: Date | null;
+  failingSince: Date | null;
+  disabledAt: Date | null;
+  disabledReason: WebhookDisabledReason | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewWebhookEndpoint {
+  url: string;
+  /** Default ['*']. */
+  events?: string[];
+  /** Default true. */
+  enabled?: boolean;
+  description?: string | null;
+}
+
+/** Absent fields are left as they are. Enabling an endpoint clears its disabled and failing state. */
+export type WebhookEndpointUpdate = Partial<NewWebhookEndpoint>;
+
+/** The secrets that sign an endpoint's (or an account's) deliveries now: the current one first. */
+export interface WebhookSigningSecrets {
+  secret: string;
+  previous: { secret: string; expiresAt: Date } | null;
+}
+
+export interface NewWebhookEndpointWithSecret {
+  endpoint: WebhookEndpoint;
+  secret: string;
+}
+
+/** What a delivery worker needs to send to an endpoint (cached briefly by the worker). */
+export interface WebhookEndpointTarget {
+  id: string;
+  accountId: string;
+  url: string;
+  enabled: boolean;
+  /** Current first, then the previous one while it is valid. */
+  secrets: string[];
+  failingSince: Date | null;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookDelivery {
+  id: string;
+  accountId: string;
+  /** Null for a delivery to the call's own webhookUrl. */
+  endpointId: string | null;
+  /** The call's webhookUrl, for a delivery without endpoint. */
+  url: string | null;
+  eventId: string;
+  eventType: string;
+  callId: string | null;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastAttemptAt: Date | null;
+  responseStatus: number | null;
+  /** The first 1 KiB of the last response body. */
+  responseBody: string | null;
+  latencyMs: number | null;
+  error: string | null;
+  eventAt: Date;
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+export interface WebhookAttempt {
+  number: number;
+  at: Date;
+  url: string;
+  responseStatus: number | null;
+  responseBody: string | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+export interface WebhookDeliveryWithAttempts extends WebhookDelivery {
+  attemptLog: WebhookAttempt[];
+  /** The JSON body as signed and sent. */
+  body: string;
+}
+
+export interface ListWebhookDeliveriesQuery {
+  status?: WebhookDeliveryStatus;
+  /** 1 to 100; default 20. */
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface WebhookDeliveryPage {
+  /** Newest first. */
+  deliveries: WebhookDelivery[];
+  nextCursor: string | null;
+}
+
+/** A delivery to create: its id is derived from (eventId, target), so creating it twice creates it once. */
+export interface NewWebhookDelivery {
+  accountId: string;
+  endpointId: string | null;
+  /** Only when endpointId is null. */
+  url: string | null;
+  eventId: string;
+  eventType: string;
+  callId: string | null;
+  body: string;
+  eventAt: Date;
+}
+
+/** A delivery as the worker takes it (its job carries only the id). */
+export interface PendingWebhookDelivery {
+  id: string;
+  accountId: string;
+  endpointId: string | null;
+  url: string | null;
+  eventId: string;
+  body: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  eventAt: Date;
+}
+
+/** One attempt's outcome, as the worker records it. */
+export interface WebhookAttemptRecord {
+  deliveryId: string;
+  /** 1 for the first. */
+  number: number;
+  at: Date;
+  url: string;
+  responseStatus: number | null;
+  responseBody: string | null;
+  latencyMs: number;
+  error: string | null;
+  /** The delivery's status after this attempt. */
+  status: WebhookDeliveryStatus;
+  /** When the next attempt is due (status pending). */
+  nextAttemptAt: Date | null;
+}

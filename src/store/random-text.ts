@@ -26,7 +26,7 @@ export function randomBase62(length: number): string {
   return text;
 }
 
-export type IdPrefix = 'acc' | 'key' | 'trk' | 'call' | 'evt' | 'btn';
+export type IdPrefix = 'acc' | 'key' | 'trk' | 'call' | 'evt' | 'btn' | 'whe' | 'whd';
 
 /** `call_` + 22 base62 characters: 131 random bits. */
 export function newId(prefix: IdPrefix): string {
@@ -54,4 +54,17 @@ export function newWebhookSecret(): string {
 /** A button call's public token: `pct_` + 32 base62 characters (190 random bits). */
 export function newPublicCallToken(): string {
   return `pct_${randomBase62(32)}`;
+}
+
+/** `prefix_` + 22 base62 characters derived from `parts` (SHA-256): the same parts, the same id. */
+export function derivedId(prefix: IdPrefix, ...parts: string[]): string {
+  const digest = createHash('sha256').update(parts.join('\u0000'), 'utf8').digest();
+  let text = '';
+  for (let index = 0; text.length < 22; index += 1) text += BASE62[digest[index % digest.length]! % 62];
+  return `${prefix}_${text}`;
+}
+
+/** The id of an event that is not a call's (`webhook.endpoint.disabled`, `webhook.test`): `evt_…` like call events. */
+export function newWebhookEventId(): string {
+  return newId('evt');
 }

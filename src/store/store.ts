@@ -25,6 +25,7 @@ import type {
   Engine,
   EngineHeartbeat,
   Idempotency,
+  JsonObject,
   ListCallsQuery,
   NewApiKey,
   NewButton,
@@ -39,6 +40,50 @@ import { OutboxReader, type ClaimOutboxOptions } from './outbox.js';
 import { createPrismaClient, type PrismaClient } from './prisma-client.js';
 import { SecretBox } from './secret-box.js';
 import { TrunkRepository } from './trunks.js';
+import { WebhookDeliveryStore, type WebhookDeliveryStoreOptions } from './webhook-deliveries.js';
+import { WebhookEndpointRepository } from './webhook-endpoints.js';
+
+const CALLS_BY_ID = `
+SELECT c.id, c.account_id, c.status, c.flow, c.end_reason, c.sip_code, c.sip_reason, c.failed_leg, c.ringback, c.max_duration_s,
+  c.webhook_url, c.metadata, c.idempotency_key, c.engine_id, c.last_sequence, c.created_at, c.connected_at, c.ended_at,
+  l.name AS leg_name, l.uri AS leg_uri, l.caller_id AS leg_caller_id, l.trunk_id AS leg_trunk_id, l.headers AS leg_headers,
+  l.ring_timeout_s AS leg_ring_timeout_s, l.status AS leg_status, l.sip_code AS leg_sip_code, l.sip_reason AS leg_sip_reason,
+  l.sip_call_id AS leg_sip_call_id, l.answered_at AS leg_answered_at, l.ended_at AS leg_ended_at
+FROM call c JOIN leg l ON l.call_id = c.id
+WHERE c.id = ANY($1::text[])`;
+
+interface CallWithLegRow {
+  id: string;
+  account_id: string;
+  status: string;
+  flow: string;
+  end_reason: string | null;
+  sip_code: number | null;
+  sip_reason: string | null;
+  failed_leg: string | null;
+  ringback: string;
+  max_duration_s: number;
+  webhook_url: string | null;
+  metadata: JsonObject;
+  idempotency_key: string | null;
+  engine_id: string | null;
+  last_sequence: number;
+  created_at: Date;
+  connected_at: Date | null;
+  ended_at: Date | null;
+  leg_name: string;
+  leg_uri: string;
+  leg_caller_id: string;
+  leg_trunk_id: string | null;
+  leg_headers: Record<string, string>;
+  leg_ring_timeout_s: number;
+  leg_status: string;
+  leg_sip_code: number | null;
+  leg_sip_reason: string | null;
+  leg_sip_call_id: string | null;
+  leg_answered_at: Date | null;
+  leg_ended_at: Date | null;
+}
 
 export interface StoreOptions {
   /** postgresql://user:password@host:port/database */
@@ -52,6 +97,7 @@ export interface StoreOptions {
   /** Connections of the event writer's pool (a batch in flight, the outbox relay, retries). Default 6. */
   writerPoolSize?: number;
   eventWriter?: Omit<EventWriterOptions, 'onError'>;
+  webhookDeliveries?: Omit<WebhookDeliveryStoreOptions, 'onError'>;
   apiKeys?: ApiKeyOptions;
   /**
    * Lost writes of the event writer and errors of idle pooled connections. Default:
@@ -65,6 +111,10 @@ export class Store {
   readonly events: EventWriter;
   /** For the webhook relay: claim events, complete them once enqueued. */
   readonly outbox: OutboxReader;
+  /** Webhook endpoints, their secrets, the account's secret, and deliveries as the API reads them. */
+  readonly webhookEndpoints: WebhookEndpointRepository;
+  /** The webhooks role's hot path: deliveries created per outbox batch, attempts recorded in batches. */
+  readonly webhookDeliveries: WebhookDeliveryStore;
   private readonly prisma: PrismaClient;
   private readonly pool: pg.Pool;
   private readonly writerPool: pg.Pool;
@@ -101,6 +151,8 @@ export class Store {
     this.buttons = new ButtonRepository(this.prisma, clock);
     this.events = new EventWriter(this.writerPool, clock, { ...options.eventWriter, onError: onError as (error: StoreError) => void });
     this.outbox = new OutboxReader(this.writerPool, clock);
+    this.webhookEndpoints = new WebhookEndpointRepository(this.prisma, clock, box);
+    this.webhookDeliveries = new WebhookDeliveryStore(this.writerPool, clock, { ...options.webhookDeliveries, onError: onError as (error: StoreError) => void });
   }
 
   /** One round trip to PostgreSQL (readiness checks); rejects when it does not answer. */
@@ -172,6 +224,60 @@ export class Store {
   }
   sipLog(accountId: string, id: string): Promise<SipMessageRecord[] | null> {
     return this.calls.sipLog(accountId, id);
+  }
+  /**
+   * Calls by id, whatever their account (the webhook dispatcher's batch read); missing ids are
+   * left out. Raw pg, one statement: it runs once per outbox batch on the webhooks' hot path.
+   */
+  async callsById(ids: readonly string[]): Promise<Call[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.writerPool.query<CallWithLegRow>(CALLS_BY_ID, [ids]);
+    const calls = new Map<string, Call>();
+    for (const row of rows) {
+      let call = calls.get(row.id);
+      if (!call) {
+        call = {
+          id: row.id,
+          accountId: row.account_id,
+          status: row.status as Call['status'],
+          flow: row.flow as Call['flow'],
+          endReason: row.end_reason,
+          sipCode: row.sip_code,
+          sipReason: row.sip_reason,
+          failedLeg: row.failed_leg as Call['failedLeg'],
+          ringback: row.ringback as Call['ringback'],
+          maxDurationS: row.max_duration_s,
+          webhookUrl: row.webhook_url,
+          metadata: row.metadata,
+          idempotencyKey: row.idempotency_key,
+          engineId: row.engine_id,
+          lastSequence: row.last_sequence,
+          createdAt: row.created_at,
+          connectedAt: row.connected_at,
+          endedAt: row.ended_at,
+          legs: {} as Call['legs'],
+        };
+        calls.set(row.id, call);
+      }
+      call.legs[row.leg_name as 'a' | 'b'] = {
+        name: row.leg_name as 'a' | 'b',
+        uri: row.leg_uri,
+        callerId: row.leg_caller_id,
+        trunkId: row.leg_trunk_id,
+        headers: row.leg_headers,
+        ringTimeoutS: row.leg_ring_timeout_s,
+        status: row.leg_status as Call['legs']['a']['status'],
+        sipCode: row.leg_sip_code,
+        sipReason: row.leg_sip_reason,
+        sipCallId: row.leg_sip_call_id,
+        // Not read: the dispatcher shows calls, it does not resume their dialogs.
+        dialog: null,
+        invite: null,
+        answeredAt: row.leg_answered_at,
+        endedAt: row.leg_ended_at,
+      };
+    }
+    return [...calls.values()].filter((call) => call.legs.a !== undefined && call.legs.b !== undefined);
   }
   liveCallsOf(engineId: string): Promise<Call[]> {
     return this.calls.liveCallsOf(engineId);
@@ -249,6 +355,7 @@ export class Store {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.events.close();
+      await this.webhookDeliveries.close();
       await this.prisma.$disconnect();
       await Promise.all([this.pool.end(), this.writerPool.end()]);
     })();

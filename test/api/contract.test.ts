@@ -22,6 +22,8 @@ const check = createSchemaCheck(contract);
 function concretePath(path: string): string {
   if (path.startsWith('/v1/calls/')) return path.replace('{id}', 'call_8f3a2b1c9d4e5f60');
   if (path.startsWith('/v1/trunks/')) return path.replace('{id}', 'trk_4f9a1c2b7e');
+  if (path.startsWith('/v1/webhook-endpoints/')) return path.replace('{id}', 'whe_7Hq2LkP9sVx4Rb1Tn6Wm3c');
+  if (path.startsWith('/v1/webhook-deliveries/')) return path.replace('{id}', 'whd_Rb1Tn6Wm3c7Hq2LkP9sVx4');
   if (path.includes('/buttons/')) return path.replace('{id}', 'btn_3kQ9zV1xT7mB2nR5wY8pL4');
   if (path.startsWith('/v1/public/calls/')) return path.replace('{token}', 'pct_Vb8Qm2Zp7Lx1Nc3Rt6Ws9Yk4Hd5Jf0Ga');
   return path.replace('{id}', 'key_9d8c7b6a5f');
@@ -75,6 +77,7 @@ describe('openapi.yaml', () => {
       'DELETE /v1/api-keys/{id} deleteApiKey',
       'DELETE /v1/buttons/{id} deleteButton',
       'DELETE /v1/trunks/{id} deleteTrunk',
+      'DELETE /v1/webhook-endpoints/{id} deleteWebhookEndpoint',
       'GET /healthz getHealth',
       'GET /metrics getMetrics',
       'GET /readyz getReadiness',
@@ -90,8 +93,15 @@ describe('openapi.yaml', () => {
       'GET /v1/public/calls/{token}/events streamPublicCall',
       'GET /v1/trunks listTrunks',
       'GET /v1/trunks/{id} getTrunk',
+      'GET /v1/webhook-deliveries/{id} getWebhookDelivery',
+      'GET /v1/webhook-endpoints listWebhookEndpoints',
+      'GET /v1/webhook-endpoints/{id} getWebhookEndpoint',
+      'GET /v1/webhook-endpoints/{id}/deliveries listWebhookDeliveries',
+      'GET /v1/webhook-endpoints/{id}/secret getWebhookEndpointSecret',
+      'GET /v1/webhook-secret getAccountWebhookSecret',
       'PATCH /v1/buttons/{id} updateButton',
       'PATCH /v1/trunks/{id} updateTrunk',
+      'PATCH /v1/webhook-endpoints/{id} updateWebhookEndpoint',
       'POST /v1/api-keys createApiKey',
       'POST /v1/buttons createButton',
       'POST /v1/calls createCall',
@@ -99,6 +109,11 @@ describe('openapi.yaml', () => {
       'POST /v1/calls/{id}/transfer transferCall',
       'POST /v1/public/buttons/{id}/calls createPublicButtonCall',
       'POST /v1/trunks createTrunk',
+      'POST /v1/webhook-deliveries/{id}/retry retryWebhookDelivery',
+      'POST /v1/webhook-endpoints createWebhookEndpoint',
+      'POST /v1/webhook-endpoints/{id}/rotate-secret rotateWebhookEndpointSecret',
+      'POST /v1/webhook-endpoints/{id}/test sendTestWebhook',
+      'POST /v1/webhook-secret/rotate rotateAccountWebhookSecret',
     ]);
   });
 

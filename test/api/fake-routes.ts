@@ -231,6 +231,93 @@ export function fakeRoutes(received: Received[]): RouteModule {
       context.res.status(200).type('text/event-stream').end('event: status\ndata: {"object":"public_call","status":"connected","final":false}\n\n');
       return undefined as never;
     });
+    // Webhooks: answers made here (their examples are partial), checked against the contract all the same.
+    const endpoint = (id: string) => ({
+      id,
+      object: 'webhook_endpoint' as const,
+      url: 'https://crm.example.com/hooks/calls',
+      description: null,
+      events: ['*' as const],
+      enabled: true,
+      disabledReason: null,
+      disabledAt: null,
+      failingSince: null,
+      previousSecretExpiresAt: null,
+      createdAt: '2026-12-01T09:30:00.000Z',
+      updatedAt: '2026-12-01T09:30:00.000Z',
+    });
+    const delivery = (id: string) => ({
+      id,
+      object: 'webhook_delivery' as const,
+      endpoint: 'whe_7Hq2LkP9sVx4Rb1Tn6Wm3c',
+      url: null,
+      event: 'evt_3kTq9XvB2mLw7Rc1Zp4Hs8',
+      eventType: 'call.completed',
+      call: 'call_8f3a2b1c9d4e5f60',
+      status: 'pending' as const,
+      attempts: 0,
+      nextAttemptAt: '2026-12-01T09:30:00.000Z',
+      lastAttemptAt: null,
+      responseStatus: null,
+      responseBody: null,
+      latencyMs: null,
+      error: null,
+      createdAt: '2026-12-01T09:30:00.000Z',
+      deliveredAt: null,
+    });
+    const secret = { object: 'webhook_secret' as const, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', previous: null };
+    operation('createWebhookEndpoint', (input, context) => {
+      note('createWebhookEndpoint', input, context);
+      return { status: 201, body: { ...endpoint('whe_7Hq2LkP9sVx4Rb1Tn6Wm3c'), url: input.body.url, secret: secret.secret } };
+    });
+    operation('listWebhookEndpoints', (input, context) => {
+      note('listWebhookEndpoints', input, context);
+      return { status: 200, body: { data: [endpoint('whe_7Hq2LkP9sVx4Rb1Tn6Wm3c')], nextCursor: null, hasMore: false } };
+    });
+    operation('getWebhookEndpoint', (input, context) => {
+      note('getWebhookEndpoint', input, context);
+      return { status: 200, body: endpoint(input.path.id) };
+    });
+    operation('updateWebhookEndpoint', (input, context) => {
+      note('updateWebhookEndpoint', input, context);
+      return { status: 200, body: endpoint(input.path.id) };
+    });
+    operation('deleteWebhookEndpoint', (input, context) => {
+      note('deleteWebhookEndpoint', input, context);
+      return { status: 200, body: { id: input.path.id, object: 'webhook_endpoint', deleted: true } };
+    });
+    operation('getWebhookEndpointSecret', (input, context) => {
+      note('getWebhookEndpointSecret', input, context);
+      return { status: 200, body: secret };
+    });
+    operation('rotateWebhookEndpointSecret', (input, context) => {
+      note('rotateWebhookEndpointSecret', input, context);
+      return { status: 200, body: secret };
+    });
+    operation('listWebhookDeliveries', (input, context) => {
+      note('listWebhookDeliveries', input, context);
+      return { status: 200, body: { data: [delivery('whd_Rb1Tn6Wm3c7Hq2LkP9sVx4')], nextCursor: null, hasMore: false } };
+    });
+    operation('sendTestWebhook', (input, context) => {
+      note('sendTestWebhook', input, context);
+      return { status: 202, body: delivery('whd_Rb1Tn6Wm3c7Hq2LkP9sVx4') };
+    });
+    operation('getWebhookDelivery', (input, context) => {
+      note('getWebhookDelivery', input, context);
+      return { status: 200, body: { ...delivery(input.path.id), body: '{}', attemptLog: [] } };
+    });
+    operation('retryWebhookDelivery', (input, context) => {
+      note('retryWebhookDelivery', input, context);
+      return { status: 202, body: delivery(input.path.id) };
+    });
+    operation('getAccountWebhookSecret', (input, context) => {
+      note('getAccountWebhookSecret', input, context);
+      return { status: 200, body: secret };
+    });
+    operation('rotateAccountWebhookSecret', (input, context) => {
+      note('rotateAccountWebhookSecret', input, context);
+      return { status: 200, body: secret };
+    });
   };
 }
 

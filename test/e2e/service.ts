@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/main.js';
@@ -41,6 +42,7 @@ export async function startTestService(t: TestContext, options: { sipPort: numbe
   t.after(async () => {
     await service.stop(0);
     await dropDatabase(config.databaseUrl).catch(() => undefined);
+    await removeQueueKeys(config.redisUrl, config.queuePrefix).catch(() => undefined);
   });
   const baseUrl = `http://127.0.0.1:${service.http!.port}`;
   return {
@@ -67,4 +69,19 @@ export async function waitForCall(service: ServiceUnderTest, id: string, done: (
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`call ${id} did not get there in ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
+
+/** Deletes this run's BullMQ keys (its QUEUE_PREFIX is its own), so that the shared Redis does not fill up with test queues. */
+async function removeQueueKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }

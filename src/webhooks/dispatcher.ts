@@ -1,0 +1,181 @@
+/**
+ * The outbox relay: takes call events from the outbox (written in the same statement as the state
+ * change they describe), makes one delivery per (event, destination) in PostgreSQL and one BullMQ
+ * job per delivery, and only then completes the outbox rows. Each step is idempotent (delivery
+ * ids derive from event and destination, job ids from delivery and attempt), so a relay that dies
+ * anywhere in between is simply redone by the next claim: nothing is lost, nothing is doubled.
+ * While Redis is down the jobs cannot be added, the outbox rows stay, and they are handed over
+ * when it is back.
+ *
+ * It also reconciles: a pending delivery long overdue whose job is not in Redis (Redis lost its
+ * data) gets its job again.
+ */
+import { deliveryId, deliveryTarget, type CallEventRecord, type NewWebhookDelivery, type PendingWebhookDelivery, type Store } from '../store/index.js';
+import { jobFor, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
+import { callEventBody, subscribes } from './event-body.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  queue: DeliveryQueue;
+  /** Outbox rows per claim. Default 500. */
+  batchSize?: number;
+  /** Wait between claims when the outbox was empty, ms. Default 20. */
+  idleMs?: number;
+  /** Claims in flight at once (SKIP LOCKED keeps them apart), so one batch's Redis work overlaps the next's queries. Default 2. */
+  parallel?: number;
+  /** A claim not completed this long is handed out again (its relay died), ms. Default 30000. */
+  reclaimAfterMs?: number;
+  /** Every this often, look for pending deliveries whose job Redis lost, ms. Default 30000. */
+  reconcileEveryMs?: number;
+  /** …those due this long ago and still pending, ms. Default 60000. */
+  overdueAfterMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface DispatcherStats {
+  events: number;
+  deliveries: number;
+  requeued: number;
+}
+
+export class Dispatcher {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private readonly wakers = new Set<() => void>();
+  private readonly counts: DispatcherStats = { events: 0, deliveries: 0, requeued: 0 };
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loops = Array.from({ length: this.options.parallel ?? 2 }, () => this.run());
+    this.reconcileTimer = setInterval(() => void this.reconcile().catch((error: unknown) => this.report(error)), this.options.reconcileEveryMs ?? 30_000);
+    this.reconcileTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    for (const wake of this.wakers) wake();
+    await Promise.all(this.loops);
+  }
+
+  stats(): DispatcherStats {
+    return { ...this.counts };
+  }
+
+  /** One claim: events out of the outbox into deliveries and jobs. Returns how many events it moved. */
+  async dispatchOnce(): Promise<number> {
+    const { store } = this.options;
+    const events = await store.claimOutbox({ limit: this.options.batchSize ?? 500, reclaimAfterMs: this.options.reclaimAfterMs ?? 30_000 });
+    if (events.length === 0) return 0;
+    const [callList, endpoints] = await Promise.all([
+      store.callsById([...new Set(events.map((event) => event.callId))]),
+      store.webhookEndpoints.enabledWebhookEndpoints([...new Set(events.map((event) => event.accountId))]),
+    ]);
+    const calls = new Map(callList.map((call) => [call.id, call]));
+    const deliveries: NewWebhookDelivery[] = [];
+    for (const event of events) {
+      const call = calls.get(event.callId);
+      if (!call) continue; // deleted with its account
+      const body = callEventBody(event, call);
+      const base = { accountId: event.accountId, eventId: event.id, eventType: event.type, callId: event.callId, body, eventAt: event.createdAt };
+      for (const endpoint of endpoints) {
+        if (endpoint.accountId === event.accountId && subscribes(endpoint.events, event.type)) deliveries.push({ ...base, endpointId: endpoint.id, url: null });
+      }
+      if (call.webhookUrl) deliveries.push({ ...base, endpointId: null, url: call.webhookUrl });
+    }
+    await this.enqueueNew(deliveries);
+    await store.completeOutbox(events.map((event: CallEventRecord) => event.id));
+    this.counts.events += events.length;
+    return events.length;
+  }
+
+  /** Creates deliveries (once) and adds the first attempt of those not yet attempted. */
+  async enqueueNew(deliveries: readonly NewWebhookDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const { store, queue } = this.options;
+    const created = await store.webhookDeliveries.createDeliveriesTelling(deliveries);
+    if (created.length === 0) return;
+    // New rows are what we just built; rows found unattempted (a relay died before completing
+    // its outbox rows) are read back, so the job carries the body as it was stored.
+    const byId = new Map(deliveries.map((delivery) => [deliveryId(delivery.eventId, deliveryTarget(delivery)), delivery]));
+    const pending: PendingWebhookDelivery[] = [];
+    const again = created.filter((row) => !row.fresh).map((row) => row.id);
+    for (const row of created) {
+      const delivery = byId.get(row.id);
+      if (row.fresh && delivery) pending.push({ id: row.id, accountId: delivery.accountId, endpointId: delivery.endpointId, url: delivery.endpointId === null ? delivery.url : null, eventId: delivery.eventId, body: delivery.body, status: 'pending', attempts: 0, eventAt: delivery.eventAt });
+    }
+    if (again.length > 0) pending.push(...(await this.lostFirstAttempts(again)));
+    await queue.add(pending.map((delivery) => ({ job: jobFor(delivery, 1) })));
+    this.counts.deliveries += pending.length;
+  }
+
+  /**
+   * Of deliveries found unattempted, those whose first job is really gone. The order matters: a
+   * job is removed only after its attempt is recorded, so once the job is seen absent, a row
+   * still at 0 attempts was never sent (reading the row first could see it just before a worker
+   * recorded and removed it, and send it twice).
+   */
+  private async lostFirstAttempts(ids: readonly string[]): Promise<PendingWebhookDelivery[]> {
+    const absent: string[] = [];
+    for (const id of ids) if (!(await this.options.queue.has(id, 1))) absent.push(id);
+    const rows = await this.options.store.webhookDeliveries.deliveries(absent);
+    return rows.filter((row) => row.status === 'pending' && row.attempts === 0);
+  }
+
+  /** Pending deliveries long overdue whose next attempt has no job (Redis lost it) get it back. */
+  async reconcile(): Promise<number> {
+    const { store, queue } = this.options;
+    const overdue = await store.webhookDeliveries.overdueDeliveries(new Date(Date.now() - (this.options.overdueAfterMs ?? 60_000)), 500);
+    const absent: PendingWebhookDelivery[] = [];
+    for (const delivery of overdue) if (!(await queue.has(delivery.id, delivery.attempts + 1))) absent.push(delivery);
+    // As above: re-read after seeing the job absent, and requeue only what did not move meanwhile.
+    const now = new Map((await store.webhookDeliveries.deliveries(absent.map((delivery) => delivery.id))).map((row) => [row.id, row]));
+    const lost: { job: DeliveryJob }[] = [];
+    for (const before of absent) {
+      const row = now.get(before.id);
+      if (row && row.status === 'pending' && row.attempts === before.attempts) lost.push({ job: jobFor(row, row.attempts + 1) });
+    }
+    await queue.add(lost);
+    this.counts.requeued += lost.length;
+    return lost.length;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let moved = 0;
+      try {
+        moved = await this.dispatchOnce();
+        failures = 0;
+      } catch (error) {
+        // PostgreSQL or Redis is away: the claimed rows come back after reclaimAfterMs; try again, slower.
+        failures += 1;
+        this.report(error);
+      }
+      if (moved === 0 && this.running) {
+        const waitMs = failures > 0 ? Math.min(5000, 100 * 2 ** Math.min(failures, 6)) : (this.options.idleMs ?? 20);
+        await new Promise<void>((resolve) => {
+          const wake = (): void => {
+            clearTimeout(timer);
+            this.wakers.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, waitMs);
+          this.wakers.add(wake);
+        });
+      }
+    }
+  }
+
+  private report(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // nowhere left to report to
+    }
+  }
+}
