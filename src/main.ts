@@ -273,7 +273,15 @@ export async function startService(config: Config, logger: Logger = pino({ level
       settings: { ...config.webhooks, queuePrefix: config.queuePrefix },
       connect: redis,
       onError: (error) => webhookLog.error({ err: error }, 'webhooks role error'),
-      ...(hooks.onWebhookAttempt ? { worker: { onAttempt: hooks.onWebhookAttempt } } : {}),
+      worker: {
+        onAttempt: (job, result) => {
+          // 2xx delivered; 410 gone (the endpoint is disabled); anything else (or no answer) failed.
+          const status = result.status;
+          if (status !== null && status >= 200 && status < 300) metrics.observeWebhookDelivery('delivered', Date.now() - job.eventAt);
+          else metrics.observeWebhookDelivery(status === 410 ? 'gone' : 'failed');
+          hooks.onWebhookAttempt?.(job, result);
+        },
+      },
     });
     role.start();
     service.webhooks = role;

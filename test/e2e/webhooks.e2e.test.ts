@@ -50,5 +50,10 @@ describe('webhooks of a real call', () => {
       assert.equal(completed.data.call.status, 'completed');
       assert.equal(completed.data.call.endReason, 'api_hangup');
     }
+    // And the deliveries are on /metrics, with their delay.
+    const metrics = await (await fetch(`${ctd.baseUrl}/metrics`)).text();
+    const delivered = Number(/^ctd_webhook_deliveries_total\{outcome="delivered"[^}]*\} (\d+)$/m.exec(metrics)?.[1]);
+    assert.equal(delivered, 2 * EXPECTED.length);
+    assert.equal(Number(/^ctd_webhook_delivery_delay_seconds_count\{[^}]*\} (\d+)$/m.exec(metrics)?.[1]), 2 * EXPECTED.length);
   });
 });
