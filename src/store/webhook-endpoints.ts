@@ -196,6 +196,13 @@ export class WebhookEndpointRepository {
     return { deliveries: page.map(toDelivery), nextCursor: rows.length > limit && last ? encodeDeliveryCursor(last) : null };
   }
 
+  /** The deliveries of a call's events, in event order (at most 500); null for another account's call or none. */
+  async callWebhookDeliveries(accountId: string, callId: string): Promise<WebhookDelivery[] | null> {
+    if ((await this.db.call.findFirst({ where: { id: callId, accountId }, select: { id: true } })) === null) return null;
+    const rows = await this.db.webhookDelivery.findMany({ where: { accountId, callId }, orderBy: [{ eventAt: 'asc' }, { id: 'asc' }], take: 500 });
+    return rows.map(toDelivery);
+  }
+
   /** A delivery of this account with its attempts and body; null when unknown. */
   async getWebhookDelivery(accountId: string, id: string): Promise<WebhookDeliveryWithAttempts | null> {
     const row = await this.db.webhookDelivery.findFirst({ where: { id, accountId }, include: { attemptLog: { orderBy: { number: 'asc' } } } });

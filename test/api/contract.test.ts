@@ -88,6 +88,7 @@ describe('openapi.yaml', () => {
       'GET /v1/calls/{id} getCall',
       'GET /v1/calls/{id}/events listCallEvents',
       'GET /v1/calls/{id}/sip getCallSipLog',
+      'GET /v1/calls/{id}/webhook-deliveries listCallWebhookDeliveries',
       'GET /v1/public/buttons/{id} getPublicButton',
       'GET /v1/public/calls/{token} getPublicCall',
       'GET /v1/public/calls/{token}/events streamPublicCall',

@@ -298,6 +298,10 @@ export function fakeRoutes(received: Received[]): RouteModule {
       note('listWebhookDeliveries', input, context);
       return { status: 200, body: { data: [delivery('whd_Rb1Tn6Wm3c7Hq2LkP9sVx4')], nextCursor: null, hasMore: false } };
     });
+    operation('listCallWebhookDeliveries', (input, context) => {
+      note('listCallWebhookDeliveries', input, context);
+      return { status: 200, body: { data: [delivery('whd_Rb1Tn6Wm3c7Hq2LkP9sVx4')], nextCursor: null, hasMore: false } };
+    });
     operation('sendTestWebhook', (input, context) => {
       note('sendTestWebhook', input, context);
       return { status: 202, body: delivery('whd_Rb1Tn6Wm3c7Hq2LkP9sVx4') };

@@ -50,6 +50,16 @@ describe('webhooks of a real call', () => {
       assert.equal(completed.data.call.status, 'completed');
       assert.equal(completed.data.call.endReason, 'api_hangup');
     }
+    // The call's deliveries, as the dashboard shows them: every event to both destinations, delivered.
+    const listed = await ctd.api(`/v1/calls/${id}/webhook-deliveries`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    const rows = listed.body.data as { eventType: string; status: string; endpoint: string | null; url: string | null; attempts: number }[];
+    assert.equal(rows.length, 2 * EXPECTED.length);
+    assert.ok(rows.every((row) => row.status === 'succeeded' && row.attempts === 1), JSON.stringify(rows.map((row) => row.status)));
+    assert.equal(rows.filter((row) => row.url === perCall.url).length, EXPECTED.length, 'the call\'s own webhookUrl');
+    const other = await ctd.service.store.createAccount('other');
+    const otherKey = await ctd.service.store.createApiKey(other.id, 'test');
+    assert.equal((await ctd.api(`/v1/calls/${id}/webhook-deliveries`, { key: otherKey.secret })).status, 404, 'another account sees nothing of them');
     // And the deliveries are on /metrics, with their delay.
     const metrics = await (await fetch(`${ctd.baseUrl}/metrics`)).text();
     const delivered = Number(/^ctd_webhook_deliveries_total\{outcome="delivered"[^}]*\} (\d+)$/m.exec(metrics)?.[1]);

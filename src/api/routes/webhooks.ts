@@ -110,6 +110,11 @@ export function webhookRoutes(deps: WebhookRoutesDeps): RouteModule {
       if (!page) throw endpointNotFound(path.id);
       return { status: 200, body: { data: page.deliveries.map(webhookDeliveryView), nextCursor: page.nextCursor, hasMore: page.nextCursor !== null } };
     });
+    operation('listCallWebhookDeliveries', async ({ path }, { principal }) => {
+      const deliveries = await endpoints.callWebhookDeliveries(principal.accountId, path.id);
+      if (!deliveries) throw new ApiProblem('not_found', { detail: `no call ${path.id} in this account` });
+      return { status: 200, body: { data: deliveries.map(webhookDeliveryView), nextCursor: null, hasMore: false } };
+    });
     operation('sendTestWebhook', async ({ path }, { principal }) => {
       const queued = await orProblem(path.id, () => commands.sendTest(principal.accountId, path.id));
       if (!queued) throw endpointNotFound(path.id);

@@ -34,6 +34,17 @@ interface CallEvent {
   endReason: string | null;
   createdAt: string;
 }
+/** What the dashboard shows of a webhook delivery (GET /v1/calls/{id}/webhook-deliveries). */
+interface WebhookDelivery {
+  eventType: string;
+  endpoint: string | null;
+  url: string | null;
+  status: string;
+  attempts: number;
+  responseStatus: number | null;
+  error: string | null;
+  deliveredAt: string | null;
+}
 export interface SipLine {
   leg: 'a' | 'b';
   direction: 'in' | 'out';
@@ -288,6 +299,7 @@ function callPage(id: string): void {
   const heading = el('h1', {}, `Call ${id}`);
   const summary = el('dl', { class: 'summary' });
   const timeline = el('ol', { class: 'timeline', 'aria-label': 'Events' });
+  const deliveries = el('table', { class: 'deliveries', 'aria-label': 'Webhook deliveries' });
   const ladderWrap = el('div', { class: 'ladder-wrap' });
   const message = el('pre', { class: 'sip', id: 'sip-message', 'aria-live': 'polite', hidden: '' });
   const error = el('p', { class: 'error', role: 'alert' });
@@ -298,9 +310,8 @@ function callPage(id: string): void {
     summary,
     el('h2', {}, 'Events'),
     timeline,
-    // WEBHOOK DELIVERIES: the webhook API (issue 5) is built on another branch. When
-    // GET /v1/calls/{id}/deliveries (or the name it lands with) is on main, render its list here,
-    // between the events and the ladder: one row per delivery (event, endpoint, attempts, status).
+    el('h2', {}, 'Webhook deliveries'),
+    deliveries,
     el('h2', {}, 'SIP ladder'),
     el('p', { class: 'muted' }, 'Select an arrow to read the whole message.'),
     ladderWrap,
@@ -309,11 +320,29 @@ function callPage(id: string): void {
   let drawn = -1;
   poll(async () => {
     try {
-      const [call, events, sip] = await Promise.all([
+      const [call, events, sip, sent] = await Promise.all([
         api<Call>(`/v1/calls/${encodeURIComponent(id)}`),
         api<{ data: CallEvent[] }>(`/v1/calls/${encodeURIComponent(id)}/events`),
         api<{ data: SipLine[] }>(`/v1/calls/${encodeURIComponent(id)}/sip`),
+        api<{ data: WebhookDelivery[] }>(`/v1/calls/${encodeURIComponent(id)}/webhook-deliveries`),
       ]);
+      deliveries.replaceChildren(
+        el('tr', {}, ...['Event', 'To', 'Status', 'Attempts', 'Last answer', 'Delivered'].map((title) => el('th', { scope: 'col' }, title))),
+        ...(sent.data.length === 0
+          ? [el('tr', {}, el('td', { colspan: '6', class: 'muted' }, 'No webhook deliveries for this call.'))]
+          : sent.data.map((delivery) =>
+              el(
+                'tr',
+                {},
+                el('td', { class: 'mono' }, delivery.eventType),
+                el('td', { class: 'mono' }, delivery.endpoint ?? delivery.url ?? '—'),
+                el('td', {}, delivery.status),
+                el('td', {}, String(delivery.attempts)),
+                el('td', {}, delivery.responseStatus === null ? (delivery.error ?? '—') : String(delivery.responseStatus)),
+                el('td', {}, time(delivery.deliveredAt)),
+              ),
+            )),
+      );
       const rows: [string, Node | string][] = [
         ['Status', statusBadge(call.status)],
         ['A', `${call.a.uri} (${call.a.status}${call.a.sipCode ? `, ${call.a.sipCode} ${call.a.sipReason ?? ''}` : ''})`],
