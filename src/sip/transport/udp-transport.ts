@@ -20,8 +20,17 @@ export interface UdpSocket {
 
 export type CreateUdpSocket = (type: 'udp4' | 'udp6', ipv6Only: boolean) => UdpSocket;
 
+/**
+ * The receive buffer asked for: datagrams that arrive while the event loop is busy (a garbage
+ * collection under twenty thousand calls takes 100 ms and more, and ~8,000 messages a second come
+ * in at 500 calls a second) wait here; the default 208 KiB holds about 500 of them and the rest
+ * are dropped, which the peers see as lost responses. Linux grants at most net.core.rmem_max
+ * (see docs/operations.md).
+ */
+export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export const createNodeUdpSocket: CreateUdpSocket = (type, ipv6Only) =>
-  createSocket({ type, ipv6Only: type === 'udp6' && ipv6Only });
+  createSocket({ type, ipv6Only: type === 'udp6' && ipv6Only, recvBufferSize: UDP_RECEIVE_BUFFER_BYTES });
 
 export interface UdpTransportEvents {
   datagram: [data: Buffer, address: string, port: number];
