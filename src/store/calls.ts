@@ -1,6 +1,6 @@
 /** Calls and their legs as the API and the engine's recovery read them. */
 import type pg from 'pg';
-import { decodeCallCursor, encodeCallCursor } from './call-cursor.js';
+import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor.js';
 import { insertCall, isPgUniqueViolation } from './call-inserter.js';
 import type { WallClock } from './clock.js';
 import { IdempotencyConflict, InvalidArgument, NotFound } from './errors.js';
@@ -92,7 +92,7 @@ export class CallRepository {
     if (query.createdAfter) and.push({ createdAt: { gte: query.createdAfter } });
     if (query.createdBefore) and.push({ createdAt: { lt: query.createdBefore } });
     if (query.cursor) {
-      const cursor = decodeCallCursor(query.cursor);
+      const cursor = decodeKeysetCursor(query.cursor, 'call_');
       and.push({ OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] });
     }
     const rows = await this.db.call.findMany({
@@ -103,7 +103,7 @@ export class CallRepository {
     });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { calls: page.map(toCall), nextCursor: rows.length > limit && last ? encodeCallCursor(last) : null };
+    return { calls: page.map(toCall), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null };
   }
 
   /** The call's events in sequence order; null for an unknown call and for another account's. */

@@ -4,8 +4,9 @@
  * deliveries for the API. Every query is scoped to the account: another account's endpoint is
  * NotFound, like one that does not exist.
  */
+import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor.js';
 import type { WallClock } from './clock.js';
-import { InvalidArgument, InvalidCursor, NotFound } from './errors.js';
+import { InvalidArgument, NotFound } from './errors.js';
 import type * as Rows from './generated/prisma/client.js';
 import type {
   ListWebhookDeliveriesQuery,
@@ -187,13 +188,13 @@ export class WebhookEndpointRepository {
       and.push({ status: query.status });
     }
     if (query.cursor) {
-      const cursor = decodeDeliveryCursor(query.cursor);
+      const cursor = decodeKeysetCursor(query.cursor, 'whd_');
       and.push({ OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] });
     }
     const rows = await this.db.webhookDelivery.findMany({ where: { AND: and }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit + 1 });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { deliveries: page.map(toDelivery), nextCursor: rows.length > limit && last ? encodeDeliveryCursor(last) : null };
+    return { deliveries: page.map(toDelivery), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null };
   }
 
   /** The deliveries of a call's events, in event order (at most 500); null for another account's call or none. */
@@ -292,21 +293,4 @@ export function toDelivery(row: Rows.WebhookDelivery): WebhookDelivery {
 
 function toAttempt(row: Rows.WebhookAttempt): WebhookAttempt {
   return { number: row.number, at: row.at, url: row.url, responseStatus: row.responseStatus, responseBody: row.responseBody, latencyMs: row.latencyMs, error: row.error };
-}
-
-function encodeDeliveryCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([row.createdAt.getTime(), row.id]), 'utf8').toString('base64url');
-}
-
-function decodeDeliveryCursor(text: string): { createdAt: Date; id: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursor();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) throw new InvalidCursor();
-  const [millis, id] = parsed as unknown[];
-  if (typeof millis !== 'number' || !Number.isSafeInteger(millis) || typeof id !== 'string' || !id.startsWith('whd_')) throw new InvalidCursor();
-  return { createdAt: new Date(millis), id };
 }
