@@ -22,7 +22,7 @@ import type { SipMessageAny } from '../src/sip/index.js';
 import { dropDatabase } from '../src/store/index.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { sharedScenario, startSippUas } from '../test/support/sipp.js';
-import { cleanups, context, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S } from './engine-rig.js';
+import { cleanups, context, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S, endedCalls } from './engine-rig.js';
 
 const RATES = (process.env.BENCH_RATES ?? '50,100,250').split(',').map(Number);
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 3);
@@ -103,16 +103,7 @@ async function main(): Promise<void> {
   // Let those calls end (held 1 s each, bounded).
   const engine = service.sip!.engine;
   for (let i = 0; i < 300 && engine.liveCalls > 0; i++) await sleep(200);
-  const ended = async (): Promise<{ completed: number; failed: number }> => {
-    const metric = await service.metrics.registry.getSingleMetric('ctd_calls_ended_total')!.get();
-    let completed = 0;
-    let failed = 0;
-    for (const value of metric.values) {
-      if (value.labels.status === 'completed' && value.labels.end_reason === 'max_duration') completed += value.value;
-      else failed += value.value;
-    }
-    return { completed, failed };
-  };
+  const ended = () => endedCalls(service.metrics);
   const endedSince = async (before: { completed: number; failed: number }): Promise<{ completed: number; failed: number }> => {
     const now = await ended();
     return { completed: now.completed - before.completed, failed: now.failed - before.failed };

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Engine, type CallEvent } from '../src/engine/index.js';
+import type { ServiceMetrics } from '../src/metrics/index.js';
 import { TransportLayer, type SipMessageAny } from '../src/sip/index.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { runSippUac, sharedScenario, startSippUas, type SippUasHandle } from '../test/support/sipp.js';
@@ -204,3 +205,18 @@ export function round(value: number): number {
  * store's batched writer) instead of staying with the call; here it goes nowhere.
  */
 function streamSipLog(): void {}
+
+/**
+ * Calls a service ended so far, from its own metrics (not by reading calls back, which would load
+ * the process measured): held to the end (max_duration), and every other ending.
+ */
+export async function endedCalls(metrics: ServiceMetrics): Promise<{ completed: number; failed: number }> {
+  const metric = await metrics.registry.getSingleMetric('ctd_calls_ended_total')!.get();
+  let completed = 0;
+  let failed = 0;
+  for (const value of metric.values) {
+    if (value.labels.status === 'completed' && value.labels.end_reason === 'max_duration') completed += value.value;
+    else failed += value.value;
+  }
+  return { completed, failed };
+}

@@ -19,7 +19,7 @@ import { startService } from '../src/main.js';
 import { dropDatabase } from '../src/store/index.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { sharedScenario, startSippUas } from '../test/support/sipp.js';
-import { cleanups, context, round, sleep } from './engine-rig.js';
+import { cleanups, context, round, sleep, endedCalls } from './engine-rig.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const RATE = Number(process.env.SOAK_RATE ?? 50);
@@ -68,16 +68,7 @@ async function main(): Promise<number> {
   const service = await startService(config, pino({ level: 'warn' }));
   const port = service.http!.port;
   const engine = service.sip!.engine;
-  const ended = async (): Promise<{ completed: number; failed: number }> => {
-    const metric = await service.metrics.registry.getSingleMetric('ctd_calls_ended_total')!.get();
-    let completed = 0;
-    let failed = 0;
-    for (const value of metric.values) {
-      if (value.labels.status === 'completed' && value.labels.end_reason === 'max_duration') completed += value.value;
-      else failed += value.value;
-    }
-    return { completed, failed };
-  };
+  const ended = () => endedCalls(service.metrics);
 
   console.log(`soak — ${RATE} calls/s for ${SECONDS} s through the API, each held 1–20 s, SIPp parties on UDP 127.0.0.1`);
   console.log('      s   heap MiB  buffers MiB  RSS MiB  loop p50/p99/max ms  live calls  ended');

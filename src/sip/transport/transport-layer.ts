@@ -31,7 +31,7 @@ import {
 } from './address.js';
 import { inspectBrokenStream, statelessAnswer, type MalformedInput } from './malformed-answer.js';
 import { responseTarget, type ResponseTarget } from './response-target.js';
-import { TcpTransport, tlsSocketFactories, type TcpCloseReason, type TcpConnectionInfo, type TcpSocketFactories, type TlsOptions } from './tcp-transport.js';
+import { TcpTransport, tlsSocketFactories, type TcpCloseReason, type TcpConnectionInfo, type TcpSocketFactories, type TcpTransportOptions, type TlsOptions } from './tcp-transport.js';
 import { formatVia, newBranch, setTopVia, stampReceived } from './top-via.js';
 import { TransportError, toTransportError } from './transport-error.js';
 import { UdpTransport, type CreateUdpSocket } from './udp-transport.js';
@@ -210,32 +210,23 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
       this.udp.on('datagram', (data, address, port) => this.receive(data, { transport: 'udp', address, port }));
       this.udp.on('socketError', (error) => this.report(() => this.emit('transportError', { error })));
     }
+    // TCP and TLS are the same stream transport, on their own sockets and limits each.
+    const stream: TcpTransportOptions = {
+      clock: this.clock,
+      ...this.limits,
+      maxConnections: options.maxConnections,
+      maxBufferedBytes: options.maxBufferedBytes ?? 2 * this.limits.maxMessageSize,
+      idleTimeoutMs: options.idleTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      ipv6Only: options.ipv6Only,
+    };
     if (transports.includes('tcp')) {
-      this.tcp = new TcpTransport({
-        clock: this.clock,
-        ...this.limits,
-        maxConnections: options.maxConnections,
-        maxBufferedBytes: options.maxBufferedBytes ?? 2 * this.limits.maxMessageSize,
-        idleTimeoutMs: options.idleTimeoutMs,
-        connectTimeoutMs: options.connectTimeoutMs,
-        ipv6Only: options.ipv6Only,
-        sockets: options.sockets?.tcp,
-      });
+      this.tcp = new TcpTransport({ ...stream, sockets: options.sockets?.tcp });
       this.wireStream(this.tcp);
     }
     this.tlsPort = options.tls?.port ?? 5061;
     if (options.tls) {
-      this.tls = new TcpTransport({
-        clock: this.clock,
-        ...this.limits,
-        maxConnections: options.maxConnections,
-        maxBufferedBytes: options.maxBufferedBytes ?? 2 * this.limits.maxMessageSize,
-        idleTimeoutMs: options.idleTimeoutMs,
-        connectTimeoutMs: options.connectTimeoutMs,
-        ipv6Only: options.ipv6Only,
-        sockets: options.sockets?.tls ?? tlsSocketFactories(options.tls),
-        name: 'tls',
-      });
+      this.tls = new TcpTransport({ ...stream, sockets: options.sockets?.tls ?? tlsSocketFactories(options.tls), name: 'tls' });
       this.wireStream(this.tls);
     }
   }
