@@ -131,6 +131,10 @@ interface Connection {
   markClosed: () => void;
 }
 
+export function emptyTcpCounters(): TcpCounters {
+  return { bytesIn: 0, bytesOut: 0, connectionsAccepted: 0, connectionsOpened: 0, connectionsRefused: 0, connectionsClosedIdle: 0, framingErrors: 0, pingsAnswered: 0 };
+}
+
 const EMPTY = Buffer.alloc(0);
 /** RFC 5626 §3.5.1: a double-CRLF ping is answered with a single CRLF pong. */
 const PONG = Buffer.from('\r\n');
@@ -138,16 +142,7 @@ const PONG = Buffer.from('\r\n');
 const LINGER_MS = 5000;
 
 export class TcpTransport extends EventEmitter<TcpTransportEvents> {
-  readonly counters: TcpCounters = {
-    bytesIn: 0,
-    bytesOut: 0,
-    connectionsAccepted: 0,
-    connectionsOpened: 0,
-    connectionsRefused: 0,
-    connectionsClosedIdle: 0,
-    framingErrors: 0,
-    pingsAnswered: 0,
-  };
+  readonly counters: TcpCounters = emptyTcpCounters();
 
   private readonly clock: Clock;
   private readonly limits: { maxMessageSize: number; maxHeaders: number };

@@ -31,7 +31,7 @@ import {
 } from './address.js';
 import { inspectBrokenStream, statelessAnswer, type MalformedInput } from './malformed-answer.js';
 import { responseTarget, type ResponseTarget } from './response-target.js';
-import { TcpTransport, tlsSocketFactories, type TcpCloseReason, type TcpConnectionInfo, type TcpSocketFactories, type TcpTransportOptions, type TlsOptions } from './tcp-transport.js';
+import { emptyTcpCounters, TcpTransport, tlsSocketFactories, type TcpCloseReason, type TcpCounters, type TcpConnectionInfo, type TcpSocketFactories, type TcpTransportOptions, type TlsOptions } from './tcp-transport.js';
 import { formatVia, newBranch, setTopVia, stampReceived } from './top-via.js';
 import { TransportError, toTransportError } from './transport-error.js';
 import { UdpTransport, type CreateUdpSocket } from './udp-transport.js';
@@ -138,15 +138,8 @@ export interface TrafficCounters {
   bytesOut: number;
 }
 
-export type StreamTrafficCounters = TrafficCounters & {
-  connectionsOpen: number;
-  connectionsAccepted: number;
-  connectionsOpened: number;
-  connectionsRefused: number;
-  connectionsClosedIdle: number;
-  framingErrors: number;
-  pingsAnswered: number;
-};
+/** A stream transport's figures: messages counted here, bytes and connections by the transport itself. */
+export type StreamTrafficCounters = TrafficCounters & TcpCounters & { connectionsOpen: number };
 
 export interface TransportStats {
   udp: TrafficCounters;
@@ -343,21 +336,11 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
   }
 
   stats(): TransportStats {
-    const stream = (transport: TcpTransport | undefined, traffic: TrafficCounters): StreamTrafficCounters => {
-      const counters = transport?.counters;
-      return {
-        ...traffic,
-        bytesIn: counters?.bytesIn ?? 0,
-        bytesOut: counters?.bytesOut ?? 0,
-        connectionsOpen: transport?.openConnections ?? 0,
-        connectionsAccepted: counters?.connectionsAccepted ?? 0,
-        connectionsOpened: counters?.connectionsOpened ?? 0,
-        connectionsRefused: counters?.connectionsRefused ?? 0,
-        connectionsClosedIdle: counters?.connectionsClosedIdle ?? 0,
-        framingErrors: counters?.framingErrors ?? 0,
-        pingsAnswered: counters?.pingsAnswered ?? 0,
-      };
-    };
+    const stream = (transport: TcpTransport | undefined, traffic: TrafficCounters): StreamTrafficCounters => ({
+      ...traffic,
+      ...(transport?.counters ?? emptyTcpCounters()),
+      connectionsOpen: transport?.openConnections ?? 0,
+    });
     return {
       udp: { ...this.traffic.udp },
       tcp: stream(this.tcp, this.traffic.tcp),
