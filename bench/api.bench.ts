@@ -11,9 +11,13 @@
  * 3. The engine alone (no API, no database) at the same rates, for the ratio.
  *
  * Bounded in time; all traffic on 127.0.0.1. Needs PostgreSQL and Redis (npm run prestart).
+ * BENCH_PROFILE=file.cpuprofile writes a CPU profile of the end-to-end phase (open it in Chrome's
+ * DevTools or speedscope) to see where the service's time goes.
  */
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
@@ -22,23 +26,48 @@ import type { SipMessageAny } from '../src/sip/index.js';
 import { dropDatabase } from '../src/store/index.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { sharedScenario, startSippUas } from '../test/support/sipp.js';
-import { cleanups, context, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S, endedCalls } from './engine-rig.js';
+import { cleanups, context, processCpuMs, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S, endedCalls } from './engine-rig.js';
 
 const RATES = (process.env.BENCH_RATES ?? '50,100,250').split(',').map(Number);
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 3);
 const KEY = 'ctd_bench_bootstrap_key_0123456789abcdef';
 
-function post(port: number, body: string): Promise<{ status: number; text: string }> {
+/** Places `total` calls at `rate` per second from a worker thread (bench/call-load.worker.mjs). */
+function placeCalls(options: { port: number; key: string; body: string; rate: number; total: number }): Promise<{ calls: { id: string; sentAt: number }[]; failed: number; windowMs: number }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/calls', method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    const worker = new Worker(new URL('./call-load.worker.mjs', import.meta.url), { workerData: options });
+    const calls: { id: string; sentAt: number }[] = [];
+    worker.on('message', (message: { kind: 'call'; id?: string; sentAt: number } | { kind: 'done'; failed: number; windowMs: number }) => {
+      if (message.kind === 'call') {
+        if (message.id) calls.push({ id: message.id, sentAt: message.sentAt });
+      } else resolve({ calls, failed: message.failed, windowMs: message.windowMs });
     });
-    req.on('error', reject);
-    req.end(body);
+    worker.on('error', reject);
   });
+}
+
+import pgLib from 'pg';
+import { Redis as IoRedis } from 'ioredis';
+const queryCounts = new Map<string, number>();
+if (process.env.BENCH_COUNT) {
+  const original = pgLib.Client.prototype.query as (...args: unknown[]) => unknown;
+  pgLib.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text ?? '?';
+    const key = 'pg ' + text.replace(/\s+/g, ' ').trim().slice(0, 70);
+    queryCounts.set(key, (queryCounts.get(key) ?? 0) + 1);
+    return original.apply(this, args);
+  } as never;
+  const send = IoRedis.prototype.sendCommand as (...args: unknown[]) => unknown;
+  IoRedis.prototype.sendCommand = function (this: unknown, ...args: unknown[]) {
+    const command = args[0] as { name: string; args: unknown[] };
+    const key = 'redis ' + command.name + (command.name === 'evalsha' ? ' ' + String(command.args[0]).slice(0, 8) : '');
+    queryCounts.set(key, (queryCounts.get(key) ?? 0) + 1);
+    return send.apply(this, args);
+  } as never;
+}
+/** CPU of this process's main thread alone (the event loop that carries the calls; the load generator has its own thread), ms. */
+function mainThreadCpuMs(): number {
+  return processCpuMs(process.pid, process.pid);
 }
 
 async function main(): Promise<void> {
@@ -57,27 +86,47 @@ async function main(): Promise<void> {
     QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
   });
 
-  // From the HTTP request to the first INVITE on the wire, per call.
-  const requestedAt = new Map<string, number>();
-  const firstInvite: number[] = [];
-  const inviteStart = new Map<string, number>();
+  // When each call's first INVITE went out (shared clock), joined at the end with when its
+  // request was sent: the worker's answer may come after the INVITE.
+  const callOfSipCallId = new Map<string, string>();
+  const firstInviteAt = new Map<string, number>();
   const started: { service?: Awaited<ReturnType<typeof startService>> } = {};
   const service = await startService(config, pino({ level: 'warn' }), {
     onCallStarted: (job) => {
       const sipCallId = started.service?.sip?.engine.get(job.callId)?.session('a')?.callId;
-      const t0 = requestedAt.get(job.callId);
-      if (sipCallId && t0 !== undefined) inviteStart.set(sipCallId, t0);
+      if (sipCallId && !firstInviteAt.has(job.callId)) callOfSipCallId.set(sipCallId, job.callId);
     },
   });
   started.service = service;
+  // BENCH_STAGES=1: where the time from request to first INVITE goes (shared clock, per call).
+  const stageAt = new Map<string, { insertStart?: number; insertEnd?: number; claimStart?: number; claimEnd?: number }>();
+  if (process.env.BENCH_STAGES) {
+    const clock = (): number => performance.timeOrigin + performance.now();
+    const store = service.store;
+    const createCall = store.createCall.bind(store);
+    store.createCall = async (...args: Parameters<typeof createCall>) => {
+      const insertStart = clock();
+      const created = await createCall(...args);
+      stageAt.set(created.call.id, { insertStart, insertEnd: clock() });
+      return created;
+    };
+    const claim = store.claimQueuedCall.bind(store);
+    store.claimQueuedCall = async (callId: string, engineId: string) => {
+      const claimStart = clock();
+      const claimed = await claim(callId, engineId);
+      const stages = stageAt.get(callId);
+      if (stages) Object.assign(stages, { claimStart, claimEnd: clock() });
+      return claimed;
+    };
+  }
   const transport = service.sip!.transport;
   const send = transport.send.bind(transport);
   transport.send = (message: SipMessageAny, destination) => {
-    if (message.isRequest && message.method === 'INVITE' && inviteStart.size > 0) {
-      const t0 = inviteStart.get(message.callId);
-      if (t0 !== undefined) {
-        inviteStart.delete(message.callId);
-        firstInvite.push(performance.now() - t0);
+    if (message.isRequest && message.method === 'INVITE' && callOfSipCallId.size > 0) {
+      const callId = callOfSipCallId.get(message.callId);
+      if (callId !== undefined) {
+        callOfSipCallId.delete(message.callId);
+        firstInviteAt.set(callId, performance.timeOrigin + performance.now());
       }
     }
     return send(message, destination);
@@ -95,6 +144,8 @@ async function main(): Promise<void> {
     body,
     connections: 16,
     duration: API_SECONDS,
+    // On a thread of its own: in the service's event loop the client would be measured as the service.
+    workers: 1,
   });
   const createRps = Math.round(create.requests.average);
   const createP50Ms = create.latency.p50;
@@ -111,40 +162,23 @@ async function main(): Promise<void> {
 
   // 2. End to end at rising rates.
   console.log('\nthrough the API (calls requested per second → results):');
-  console.log('  rate  completed/s  failed  p50/p99 request → first INVITE ms');
-  const rows: { rate: number; completedPerSecond: number; failed: number; p50: number; p99: number; clean: boolean }[] = [];
+  console.log('  rate  completed/s  failed  p50/p99 request → first INVITE ms  service CPU ms/call');
+  const rows: { rate: number; mainMsPerCall: number; completedPerSecond: number; failed: number; p50: number; p99: number; measured: number; clean: boolean }[] = [];
+  const profiler = process.env.BENCH_PROFILE ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   for (const rate of RATES) {
-    firstInvite.length = 0;
     const before = await ended();
+    queryCounts.clear();
+    const mainBefore = mainThreadCpuMs();
     const total = Math.round(rate * WINDOW_S);
-    const ids: string[] = [];
-    let failedRequests = 0;
-    const begin = performance.now();
-    let started = 0;
-    const pending: Promise<void>[] = [];
-    while (started < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - begin) / 1000) * rate));
-      for (; started < due; started++) {
-        const t0 = performance.now();
-        pending.push(
-          post(port, body).then(
-            (answer) => {
-              if (answer.status !== 202) {
-                failedRequests++;
-                return;
-              }
-              const id = (JSON.parse(answer.text) as { id: string }).id;
-              ids.push(id);
-              requestedAt.set(id, t0);
-            },
-            () => void failedRequests++,
-          ),
-        );
-      }
-      await sleep(5);
-    }
-    await Promise.all(pending);
-    const windowMs = performance.now() - begin;
+    const load = await placeCalls({ port, key: KEY, body, rate, total });
+    const ids = load.calls.map((call) => call.id);
+    const failedRequests = load.failed;
+    const windowMs = load.windowMs;
     // Counted from the service's own metrics (ended calls by reason), not by reading every call
     // back from the database: the bench must not load the process it measures.
     const deadline = performance.now() + 20_000;
@@ -153,20 +187,51 @@ async function main(): Promise<void> {
       await sleep(250);
       ({ completed, failed } = await endedSince(before));
     }
+    const firstInvite = load.calls.flatMap((call) => {
+      const at = firstInviteAt.get(call.id);
+      return at === undefined ? [] : [at - call.sentAt];
+    });
+    const mainMs = mainThreadCpuMs() - mainBefore;
     const row = {
       rate,
+      mainMsPerCall: round(mainMs / Math.max(1, completed)),
       completedPerSecond: Math.round((completed / windowMs) * 1000),
       failed: failed + failedRequests + (ids.length - completed - failed),
       p50: round(percentile(firstInvite, 50)),
       p99: round(percentile(firstInvite, 99)),
+      measured: firstInvite.length,
       clean: false,
     };
     row.clean = row.failed === 0;
     rows.push(row);
-    console.log(`  ${String(rate).padStart(4)}  ${String(row.completedPerSecond).padStart(11)}  ${String(row.failed).padStart(6)}  ${`${row.p50} / ${row.p99}`.padStart(32)}${row.clean ? '' : '  (not clean)'}`);
-    for (const id of ids) requestedAt.delete(id);
+    console.log(`  ${String(rate).padStart(4)}  ${String(row.completedPerSecond).padStart(11)}  ${String(row.failed).padStart(6)}  ${`${row.p50} / ${row.p99}`.padStart(32)}  ${String(row.mainMsPerCall).padStart(19)}${row.clean ? '' : '  (not clean)'}`);
+    if (process.env.BENCH_STAGES) {
+      const spans: Record<string, number[]> = { 'request → insert': [], insert: [], 'insert → claim (queue, pick-up)': [], claim: [], 'claim → INVITE': [] };
+      for (const call of load.calls) {
+        const st = stageAt.get(call.id);
+        const invite = firstInviteAt.get(call.id);
+        if (!st?.insertStart || !st.insertEnd || !st.claimStart || !st.claimEnd || invite === undefined) continue;
+        spans['request → insert']!.push(st.insertStart - call.sentAt);
+        spans.insert!.push(st.insertEnd - st.insertStart);
+        spans['insert → claim (queue, pick-up)']!.push(st.claimStart - st.insertEnd);
+        spans.claim!.push(st.claimEnd - st.claimStart);
+        spans['claim → INVITE']!.push(invite - st.claimEnd);
+      }
+      for (const [name, values] of Object.entries(spans)) console.log(`    ${name.padEnd(32)} p50 ${round(percentile(values, 50))} ms, p99 ${round(percentile(values, 99))} ms`);
+      stageAt.clear();
+    }
+    if (process.env.BENCH_COUNT) {
+      for (const [key, n] of [...queryCounts].sort((x, y) => y[1] - x[1]).slice(0, 40)) console.log(`    ${(n / Math.max(1, completed)).toFixed(2).padStart(7)}/call  ${key}`);
+      queryCounts.clear();
+    }
+    firstInviteAt.clear();
     if (!row.clean) break;
     await sleep(1000);
+  }
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
   }
   await service.stop(0);
   await dropDatabase(config.databaseUrl).catch(() => undefined);

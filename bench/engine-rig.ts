@@ -24,10 +24,10 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** utime + stime of a process, in ms (Linux /proc; clock ticks of 10 ms). */
-export function processCpuMs(pid: number): number {
+/** utime + stime of a process (or of one of its threads), in ms (Linux /proc; clock ticks of 10 ms). */
+export function processCpuMs(pid: number, thread?: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return 0;

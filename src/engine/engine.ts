@@ -310,7 +310,7 @@ export class Engine {
     this.logs.get(owner.call.id)?.push(logged);
     if (this.options.onSipLog) {
       try {
-        const text = (message.raw ?? serializeMessage(message)).toString('utf8');
+        const text = (entry.raw ?? message.raw ?? serializeMessage(message)).toString('utf8');
         this.options.onSipLog(owner.call.id, { ...logged, message: text });
       } catch (error) {
         this.reportError(error);

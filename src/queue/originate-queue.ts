@@ -1,11 +1,18 @@
 /** The producer side, used by the API: new calls to originate, and commands for live calls. */
-import { Queue } from 'bullmq';
+import { Queue, type BulkJobOptions } from 'bullmq';
+import { Coalescer } from '../store/index.js';
 import { DEFAULT_QUEUE_PREFIX, engineQueueName, ORIGINATE_QUEUE, type EngineCommand, type OriginateJob } from './jobs.js';
 import type { Redis } from './redis.js';
 
 export class CallQueues {
   private readonly originate: Queue;
   private readonly engineQueues = new Map<string, Queue>();
+  // The calls accepted at the same moment go to Redis in one round trip (addBulk).
+  private readonly adds = new Coalescer<OriginateJob, void>(async (jobs) => {
+    if (jobs.length === 1) await this.originate.add('originate', jobs[0]!, originateOptions(jobs[0]!));
+    else await this.originate.addBulk(jobs.map((job) => ({ name: 'originate', data: job, opts: originateOptions(job) })));
+    return jobs.map(() => undefined);
+  });
 
   /** `prefix`: BullMQ's key prefix, the same for every process of one deployment. */
   constructor(
@@ -24,18 +31,8 @@ export class CallQueues {
   }
 
   /** Adds the call's originate job; its id is the call id, so adding it twice adds it once. */
-  async originateCall(job: OriginateJob): Promise<void> {
-    await this.originate.add('originate', job, {
-      jobId: job.callId,
-      // Kept a while after completion so that a duplicate add within that time stays a no-op;
-      // the database's call row is what really makes a retry harmless.
-      removeOnComplete: { age: 600, count: 100_000 },
-      removeOnFail: { age: 86_400 },
-      // An attempt that fails (PostgreSQL out of reach, a draining engine) is tried again, by any
-      // engine, for about 3 minutes; the claim in the database keeps a retry from dialling twice.
-      attempts: 10,
-      backoff: { type: 'exponential', delay: 200 },
-    });
+  originateCall(job: OriginateJob): Promise<void> {
+    return this.adds.submit(job);
   }
 
   /** Removes a call's originate job if no engine has taken it yet. True when it was removed. */
@@ -72,4 +69,18 @@ export class CallQueues {
   async close(): Promise<void> {
     await Promise.all([this.originate.close(), ...[...this.engineQueues.values()].map((q) => q.close())]);
   }
+}
+
+function originateOptions(job: OriginateJob): BulkJobOptions {
+  return {
+    jobId: job.callId,
+    // Kept a while after completion so that a duplicate add within that time stays a no-op;
+    // the database's call row is what really makes a retry harmless.
+    removeOnComplete: { age: 600, count: 100_000 },
+    removeOnFail: { age: 86_400 },
+    // An attempt that fails (PostgreSQL out of reach, a draining engine) is tried again, by any
+    // engine, for about 3 minutes; the claim in the database keeps a retry from dialling twice.
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 200 },
+  };
 }

@@ -35,6 +35,37 @@ WITH c AS (
 )
 SELECT count(*)::int AS inserted FROM c`;
 
+// The same for several calls in one statement (calls placed in the same moment: see Coalescer).
+// Each call's values are one JSON object; a call whose account does not exist inserts nothing.
+const INSERT_CALLS = `
+WITH v AS (
+  SELECT * FROM json_to_recordset($1::json) AS v(id text, account_id text, flow text, ringback text, max_duration_s int,
+    webhook_url text, metadata jsonb, idempotency_key text, request_hash text, last_sequence int, created_at timestamptz,
+    legs json, queued_event_id text, token_hash text, button_id text)
+), c AS (
+  INSERT INTO call (id, account_id, status, flow, ringback, max_duration_s, webhook_url, metadata,
+                    idempotency_key, request_hash, last_sequence, created_at)
+  SELECT v.id, account.id, 'queued', v.flow, v.ringback, v.max_duration_s, v.webhook_url, v.metadata,
+         v.idempotency_key, v.request_hash, v.last_sequence, v.created_at
+  FROM v JOIN account ON account.id = v.account_id
+  RETURNING id, account_id, created_at
+), l AS (
+  INSERT INTO leg (call_id, name, uri, caller_id, trunk_id, headers, ring_timeout_s, status)
+  SELECT c.id, x.name, x.uri, x.caller_id, x.trunk_id, x.headers, x.ring_timeout_s, 'idle'
+  FROM c JOIN v ON v.id = c.id, json_to_recordset(v.legs) AS x(name text, uri text, caller_id text, trunk_id text, headers jsonb, ring_timeout_s int)
+), e AS (
+  INSERT INTO call_event (id, call_id, account_id, sequence, type, status, payload, created_at)
+  SELECT v.queued_event_id, c.id, c.account_id, 1, 'call.queued', 'queued', '{}'::jsonb, c.created_at
+  FROM c JOIN v ON v.id = c.id WHERE v.queued_event_id IS NOT NULL
+  RETURNING id, created_at
+), o AS (
+  INSERT INTO outbox (event_id, created_at) SELECT id, created_at FROM e
+), b AS (
+  INSERT INTO button_call (token_hash, button_id, call_id, created_at)
+  SELECT v.token_hash, v.button_id, c.id, c.created_at FROM c JOIN v ON v.id = c.id WHERE v.token_hash IS NOT NULL
+)
+SELECT id FROM c`;
+
 export interface CallInsert {
   id: string;
   accountId: string;
@@ -51,39 +82,70 @@ export interface CallInsert {
  * exist. Rejects with pg's error otherwise (a unique violation: the idempotency key was taken).
  */
 export async function insertCall(pool: pg.Pool, insert: CallInsert): Promise<Call | null> {
-  const { id, accountId, input, legs, idempotency, queuedEventId, now } = insert;
-  const flow = input.flow ?? 'III';
-  const ringback = input.ringback ?? 'none';
-  const maxDurationS = input.maxDurationS ?? 0;
-  const webhookUrl = input.webhookUrl ?? null;
-  const metadata = (input.metadata ?? {}) as Record<string, unknown>;
-  const lastSequence = queuedEventId !== undefined ? 1 : 0;
-  const legRows = (['a', 'b'] as const).map((name) => ({
-    name,
-    uri: legs[name].uri,
-    caller_id: legs[name].callerId,
-    trunk_id: legs[name].trunkId ?? null,
-    headers: legs[name].headers ?? {},
-    ring_timeout_s: legs[name].ringTimeoutS,
-  }));
+  const row = insertRow(insert);
   const result = await pool.query<{ inserted: number }>(INSERT_CALL, [
-    id,
-    accountId,
-    flow,
-    ringback,
-    maxDurationS,
-    webhookUrl,
-    JSON.stringify(metadata),
-    idempotency?.key ?? null,
-    idempotency?.requestHash ?? null,
-    lastSequence,
-    now,
-    JSON.stringify(legRows),
-    queuedEventId ?? null,
-    input.buttonCall?.tokenHash ?? null,
-    input.buttonCall?.buttonId ?? null,
+    row.id,
+    row.account_id,
+    row.flow,
+    row.ringback,
+    row.max_duration_s,
+    row.webhook_url,
+    JSON.stringify(row.metadata),
+    row.idempotency_key,
+    row.request_hash,
+    row.last_sequence,
+    insert.now,
+    JSON.stringify(row.legs),
+    row.queued_event_id,
+    row.token_hash,
+    row.button_id,
   ]);
-  if (result.rows[0]?.inserted !== 1) return null;
+  return result.rows[0]?.inserted === 1 ? queuedCall(insert) : null;
+}
+
+/**
+ * Several calls in one statement, all or none (any error fails them all: the caller may then
+ * insert them one by one to learn which one it was). Resolves with each call, or null for a call
+ * whose account does not exist, in the order given.
+ */
+export async function insertCalls(pool: pg.Pool, inserts: readonly CallInsert[]): Promise<(Call | null)[]> {
+  const rows = inserts.map((insert) => ({ ...insertRow(insert), created_at: insert.now.toISOString() }));
+  const result = await pool.query<{ id: string }>(INSERT_CALLS, [JSON.stringify(rows)]);
+  const inserted = new Set(result.rows.map((row) => row.id));
+  return inserts.map((insert) => (inserted.has(insert.id) ? queuedCall(insert) : null));
+}
+
+/** The call's values as the statements take them. */
+function insertRow(insert: CallInsert) {
+  const { id, accountId, input, legs, idempotency, queuedEventId } = insert;
+  return {
+    id,
+    account_id: accountId,
+    flow: input.flow ?? 'III',
+    ringback: input.ringback ?? 'none',
+    max_duration_s: input.maxDurationS ?? 0,
+    webhook_url: input.webhookUrl ?? null,
+    metadata: (input.metadata ?? {}) as Record<string, unknown>,
+    idempotency_key: idempotency?.key ?? null,
+    request_hash: idempotency?.requestHash ?? null,
+    last_sequence: queuedEventId !== undefined ? 1 : 0,
+    legs: (['a', 'b'] as const).map((name) => ({
+      name,
+      uri: legs[name].uri,
+      caller_id: legs[name].callerId,
+      trunk_id: legs[name].trunkId ?? null,
+      headers: legs[name].headers ?? {},
+      ring_timeout_s: legs[name].ringTimeoutS,
+    })),
+    queued_event_id: queuedEventId ?? null,
+    token_hash: input.buttonCall?.tokenHash ?? null,
+    button_id: input.buttonCall?.buttonId ?? null,
+  };
+}
+
+/** The call as inserted, as the store would read it back. */
+function queuedCall(insert: CallInsert): Call {
+  const { id, accountId, input, legs, idempotency, queuedEventId, now } = insert;
   const leg = (name: LegName): Leg => ({
     name,
     uri: legs[name].uri,
@@ -104,18 +166,18 @@ export async function insertCall(pool: pg.Pool, insert: CallInsert): Promise<Cal
     id,
     accountId,
     status: 'queued',
-    flow,
+    flow: input.flow ?? 'III',
     endReason: null,
     sipCode: null,
     sipReason: null,
     failedLeg: null,
-    ringback,
-    maxDurationS,
-    webhookUrl,
-    metadata: metadata as Call['metadata'],
+    ringback: input.ringback ?? 'none',
+    maxDurationS: input.maxDurationS ?? 0,
+    webhookUrl: input.webhookUrl ?? null,
+    metadata: (input.metadata ?? {}) as Call['metadata'],
     idempotencyKey: idempotency?.key ?? null,
     engineId: null,
-    lastSequence,
+    lastSequence: queuedEventId !== undefined ? 1 : 0,
     createdAt: now,
     connectedAt: null,
     endedAt: null,

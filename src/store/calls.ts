@@ -1,7 +1,9 @@
 /** Calls and their legs as the API and the engine's recovery read them. */
 import type pg from 'pg';
 import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor.js';
-import { insertCall, isPgUniqueViolation } from './call-inserter.js';
+import { insertCall, insertCalls, isPgUniqueViolation, type CallInsert } from './call-inserter.js';
+import { Coalescer } from './coalescer.js';
+import { isConnectionFailure } from './connection-failure.js';
 import type { WallClock } from './clock.js';
 import { IdempotencyConflict, InvalidArgument, NotFound } from './errors.js';
 import {
@@ -32,7 +34,16 @@ const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
 const finalStatuses = [...FINAL_CALL_STATUSES];
 
+/** One insert's outcome in a coalesced batch: the call (null: no such account), or its own error. */
+type InsertOutcome = { call: Call | null } | { error: unknown };
+
 export class CallRepository {
+  // The two statements every call makes on its way to its first INVITE, folded across calls
+  // placed at the same moment (src/store/coalescer.ts): under load one round trip and one commit
+  // serve many calls.
+  private readonly inserts = new Coalescer<CallInsert, InsertOutcome>((batch) => this.insertBatch(batch));
+  private readonly claims = new Coalescer<{ callId: string; engineId: string }, boolean>((batch) => this.claimBatch(batch));
+
   constructor(
     private readonly db: PrismaClient,
     private readonly clock: WallClock,
@@ -62,7 +73,9 @@ export class CallRepository {
     const legs = { a: withRingTimeout(input.a), b: withRingTimeout(input.b) };
     try {
       const queuedEventId = input.queuedEvent ? newId('evt') : undefined;
-      const call = await insertCall(this.pool, { id, accountId, input, legs, idempotency, queuedEventId, now });
+      const outcome = await this.inserts.submit({ id, accountId, input, legs, idempotency, queuedEventId, now });
+      if ('error' in outcome) throw outcome.error;
+      const call = outcome.call;
       if (call === null) throw new NotFound('account', accountId);
       return { call, created: true };
     } catch (error) {
@@ -154,12 +167,48 @@ export class CallRepository {
   }
 
   /** Takes a call that is still queued and nobody's, for the engine that will place it. */
-  async claimQueuedCall(callId: string, engineId: string): Promise<boolean> {
-    // Raw SQL: once per call, on the way to its first INVITE.
-    // Taking it again is allowed to the engine that has it (its job retried after a failure between
-    // the claim and the dial, PostgreSQL out of reach); the runner knows whether it dialled already.
-    const { rowCount } = await this.pool.query(`UPDATE call SET engine_id = $2 WHERE id = $1 AND (engine_id IS NULL OR engine_id = $2) AND status = 'queued'`, [callId, engineId]);
-    return rowCount === 1;
+  claimQueuedCall(callId: string, engineId: string): Promise<boolean> {
+    return this.claims.submit({ callId, engineId });
+  }
+
+  /**
+   * The claims of a moment in one statement. Taking a call again is allowed to the engine that has
+   * it (its job retried after a failure between the claim and the dial, PostgreSQL out of reach);
+   * the runner knows whether it dialled already.
+   */
+  private async claimBatch(batch: readonly { callId: string; engineId: string }[]): Promise<boolean[]> {
+    const { rows } = await this.pool.query<{ id: string; engine_id: string }>(
+      `UPDATE call AS t SET engine_id = v.engine_id
+       FROM json_to_recordset($1::json) AS v(id text, engine_id text)
+       WHERE t.id = v.id AND (t.engine_id IS NULL OR t.engine_id = v.engine_id) AND t.status = 'queued'
+       RETURNING t.id, t.engine_id`,
+      [JSON.stringify(batch.map((claim) => ({ id: claim.callId, engine_id: claim.engineId })))],
+    );
+    const taken = new Set(rows.map((row) => `${row.id} ${row.engine_id}`));
+    return batch.map((claim) => taken.has(`${claim.callId} ${claim.engineId}`));
+  }
+
+  /**
+   * Inserts a moment's calls in one statement. When that fails for a reason of one call's (its
+   * idempotency key taken meanwhile), each is inserted alone so that only that one gets the error;
+   * PostgreSQL out of reach fails them all at once.
+   */
+  private async insertBatch(batch: readonly CallInsert[]): Promise<InsertOutcome[]> {
+    if (batch.length > 1) {
+      try {
+        return (await insertCalls(this.pool, batch)).map((call) => ({ call }));
+      } catch (error) {
+        if (isConnectionFailure(error)) return batch.map(() => ({ error }));
+      }
+    }
+    return Promise.all(
+      batch.map((insert) =>
+        insertCall(this.pool, insert).then(
+          (call) => ({ call }),
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
   }
 
   private async owns(accountId: string, id: string): Promise<boolean> {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { IdempotencyConflict, InvalidArgument, InvalidCursor, NotFound, type Account, type Call, type Store } from '../../src/store/index.js';
+import pg from 'pg';
+import { insertCalls } from '../../src/store/call-inserter.js';
 import { createTestDatabase, legs, openStore, TestClock, type TestDatabase } from './store-fixture.js';
 
 describe('calls', () => {
@@ -53,6 +55,55 @@ describe('calls', () => {
     await assert.rejects(store.createCall(mine.id, { a: { ...legs.a, uri: '' }, b: legs.b }), InvalidArgument);
     await assert.rejects(store.createCall(mine.id, { a: legs.a, b: legs.b, flow: 'II' as never }), InvalidArgument);
     await assert.rejects(store.createCall('acc_nobody', { a: legs.a, b: legs.b }), NotFound);
+  });
+
+  it('calls placed at the same moment share a statement, and each still gets its own outcome', async () => {
+    const first = await store.createCall(mine.id, { a: legs.a, b: legs.b }, { key: 'same-moment', requestHash: 'h1' });
+    // Started in one turn of the event loop: one coalesced insert, with a call of an unknown
+    // account and a replayed key with another body among them.
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 12 }, (_, i) => store.createCall(mine.id, { a: legs.a, b: legs.b, metadata: { n: i }, queuedEvent: true })),
+      store.createCall('acc_nobody', { a: legs.a, b: legs.b }),
+      store.createCall(mine.id, { a: legs.a, b: legs.b }, { key: 'same-moment', requestHash: 'h2' }),
+      store.createCall(mine.id, { a: legs.a, b: legs.b }, { key: 'same-moment', requestHash: 'h1' }),
+    ]);
+    const created = outcomes.slice(0, 12).map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : assert.fail(String(outcome.reason))));
+    assert.deepEqual(created.map((c) => c.call.metadata), Array.from({ length: 12 }, (_, i) => ({ n: i })));
+    assert.equal(new Set(created.map((c) => c.call.id)).size, 12);
+    for (const { call } of created) {
+      assert.deepEqual(await store.getCall(mine.id, call.id), call);
+      assert.deepEqual((await store.callEvents(mine.id, call.id))!.map((e) => [e.sequence, e.type]), [[1, 'call.queued']]);
+    }
+    assert.ok(outcomes[12]!.status === 'rejected' && outcomes[12].reason instanceof NotFound);
+    assert.ok(outcomes[13]!.status === 'rejected' && outcomes[13].reason instanceof IdempotencyConflict);
+    assert.ok(outcomes[14]!.status === 'fulfilled' && outcomes[14].value.call.id === first.call.id && !outcomes[14].value.created);
+  });
+
+  it('inserts several calls in one statement (the coalesced path), skipping one of an unknown account', async () => {
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    try {
+      const now = new Date('2026-03-01T10:00:00.123Z');
+      const insert = (id: string, accountId: string, queuedEventId?: string) => ({
+        id,
+        accountId,
+        input: { a: legs.a, b: { ...legs.b, headers: { 'X-Tag': id } }, flow: 'IV' as const, maxDurationS: 60, metadata: { id } },
+        legs: { a: { ...legs.a, ringTimeoutS: 20 }, b: { ...legs.b, headers: { 'X-Tag': id }, ringTimeoutS: 30 } },
+        idempotency: undefined,
+        queuedEventId,
+        now,
+      });
+      const answers = await insertCalls(pool, [insert('call_multi1', mine.id, 'evt_multi1'), insert('call_multi2', 'acc_nobody', 'evt_multi2'), insert('call_multi3', theirs.id)]);
+      assert.deepEqual(answers.map((call) => call?.id ?? null), ['call_multi1', null, 'call_multi3']);
+      assert.deepEqual(await store.getCall(mine.id, 'call_multi1'), answers[0]);
+      assert.deepEqual(await store.getCall(theirs.id, 'call_multi3'), answers[2]);
+      assert.equal((await store.getCall(mine.id, 'call_multi1'))!.legs.b.headers['X-Tag'], 'call_multi1');
+      assert.deepEqual((await store.callEvents(mine.id, 'call_multi1'))!.map((e) => [e.type, e.createdAt.toISOString()]), [['call.queued', now.toISOString()]]);
+      assert.deepEqual(await store.callEvents(theirs.id, 'call_multi3'), []);
+      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE event_id IN ('evt_multi1', 'evt_multi2')`);
+      assert.equal(rows[0]!.n, 1, 'the queued event of the inserted call has its outbox row; the refused call has none');
+    } finally {
+      await pool.end();
+    }
   });
 
   it("never returns another account's call, its events or its SIP log", async () => {
@@ -181,6 +232,16 @@ describe('calls', () => {
       await store.writeChange({ callId: call.id, accountId: mine.id, event: { sequence: 1, type: 'call.completed', status: 'completed', payload: {} }, callUpdate: { status: 'completed' } });
       assert.deepEqual(await store.liveCallsOf(newOwner), []);
       assert.equal(await store.claimCall(call.id, newOwner, 'eng-5'), false);
+    });
+
+    it('claims made at the same moment for several calls: each call goes to one engine, a repeat by its owner is allowed', async () => {
+      const calls = await Promise.all(Array.from({ length: 6 }, () => store.createCall(mine.id, { a: legs.a, b: legs.b })));
+      const ids = calls.map(({ call }) => call.id);
+      const claims = await Promise.all(ids.flatMap((id) => [store.claimQueuedCall(id, 'eng-a'), store.claimQueuedCall(id, 'eng-b')]));
+      for (let i = 0; i < ids.length; i++) assert.deepEqual([claims[2 * i], claims[2 * i + 1]].sort(), [false, true], ids[i]);
+      const owners = await Promise.all(ids.map(async (id) => (await store.getCall(mine.id, id))!.engineId!));
+      assert.deepEqual(await Promise.all(ids.map((id, i) => store.claimQueuedCall(id, owners[i]!))), ids.map(() => true));
+      assert.deepEqual(await Promise.all(ids.map((id, i) => store.claimQueuedCall(id, owners[i] === 'eng-a' ? 'eng-b' : 'eng-a'))), ids.map(() => false));
     });
   });
 });

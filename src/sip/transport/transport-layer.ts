@@ -129,6 +129,8 @@ export interface SendResult {
   port: number;
   connectionId?: string;
   bytes: number;
+  /** The message as sent (a SIP log keeps it without serializing it a second time). */
+  raw?: Buffer;
 }
 
 export interface TrafficCounters {
@@ -458,7 +460,7 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
     return this.udp!.send(bytes, destination.address, destination.port).then(() => {
       this.traffic.udp.messagesOut++;
       this.traffic.udp.bytesOut += bytes.length;
-      return { transport: 'udp' as const, address: normalizeAddress(destination.address), port: destination.port, bytes: bytes.length };
+      return { transport: 'udp' as const, address: normalizeAddress(destination.address), port: destination.port, bytes: bytes.length, raw: bytes };
     });
   }
 
@@ -489,14 +491,14 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> {
     if (!this.tcp) throw new TransportError('UNSUPPORTED_TRANSPORT', 'TCP is not enabled', destination);
     const connection = await this.tcp.send(bytes, destination);
     this.traffic.tcp.messagesOut++;
-    return { transport: 'tcp', address: connection.remoteAddress, port: connection.remotePort, connectionId: connection.id, bytes: bytes.length };
+    return { transport: 'tcp', address: connection.remoteAddress, port: connection.remotePort, connectionId: connection.id, bytes: bytes.length, raw: bytes };
   }
 
   private async sendTls(bytes: Buffer, destination: Destination): Promise<SendResult> {
     if (!this.tls) throw new TransportError('UNSUPPORTED_TRANSPORT', 'TLS is not enabled (no certificate configured)', destination);
     const connection = await this.tls.send(bytes, destination);
     this.traffic.tls.messagesOut++;
-    return { transport: 'tls', address: connection.remoteAddress, port: connection.remotePort, connectionId: connection.id, bytes: bytes.length };
+    return { transport: 'tls', address: connection.remoteAddress, port: connection.remotePort, connectionId: connection.id, bytes: bytes.length, raw: bytes };
   }
 
   // ---- failures -------------------------------------------------------------------------

@@ -63,6 +63,8 @@ export interface SipTraceEntry {
   port: number;
   /** Wall-clock milliseconds. */
   at: number;
+  /** The bytes on the wire, for a message sent (a received one has them in `message.raw`). */
+  raw?: Buffer;
 }
 
 export interface UserAgentEvents {
@@ -130,7 +132,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       ? {
           send: (message: SipRequest | SipResponse, destination: Destination) =>
             this.transport.send(message, destination).then((result) => {
-              onMessage({ direction: 'out', message, transport: result.transport, address: result.address, port: result.port, at: Date.now() });
+              onMessage({ direction: 'out', message, transport: result.transport, address: result.address, port: result.port, at: Date.now(), ...(result.raw ? { raw: result.raw } : {}) });
               return result;
             }),
           createVia: (transport: TransportName, branch?: string) => this.transport.createVia(transport, branch),

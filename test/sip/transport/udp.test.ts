@@ -24,7 +24,10 @@ for (const host of ['127.0.0.1', '::1']) {
       const result = await layer.send(createResponse(message, 200, 'OK', 'tag1'), target);
       assert.equal(result.transport, 'udp');
 
-      const response = parseMessage(await client.next()) as SipResponse;
+      const datagram = await client.next();
+      assert.deepEqual(result.raw, datagram, 'the send result carries the bytes sent (the SIP log uses them)');
+      assert.equal(result.bytes, datagram.length);
+      const response = parseMessage(datagram) as SipResponse;
       assert.equal(response.status, 200);
       assert.equal(response.callId, 'udp-round-trip');
       assert.equal(response.topVia.received, host);
