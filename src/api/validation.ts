@@ -26,7 +26,7 @@ export interface RequestContext {
   /** The authenticated key's account and id; reading it in a public operation is a programming error. */
   readonly principal: Principal;
   requestId: string;
-  /** The request's logger (pino-http's child: it carries the request id). */
+  /** The request's logger (a child bound to the request id). */
   log: Logger;
   operation: ContractOperation;
   /** A SHA-256 of the operation, its path parameters and its body (after defaults): equal for equal requests. */
@@ -413,9 +413,12 @@ export function createValidated(compiled: CompiledContract, fallbackLogger: Logg
     const idempotencyHeader = operation.parameters.find((parameter) => parameter.in === 'header' && parameter.name.toLowerCase() === 'idempotency-key')?.name;
     const middleware: RequestHandler = async (req, res) => {
       const input = validator.parse(req);
-      const fingerprint = createHash('sha256')
-        .update(canonicalJson({ operationId, path: input.path, body: input.body ?? null }))
-        .digest('hex');
+      // Hashed only when asked for (an Idempotency-Key, a button's dedup): most requests never need it.
+      let fingerprint: string | undefined;
+      const fingerprintOf = (): string =>
+        (fingerprint ??= createHash('sha256')
+          .update(canonicalJson({ operationId, path: input.path, body: input.body ?? null }))
+          .digest('hex'));
       const key = idempotencyHeader ? (input.headers as Record<string, unknown>)[idempotencyHeader] : undefined;
       const context: RequestContext = {
         req,
@@ -426,8 +429,10 @@ export function createValidated(compiled: CompiledContract, fallbackLogger: Logg
         requestId: String(res.locals.requestId ?? ''),
         log: (req as Request & { log?: Logger }).log ?? fallbackLogger,
         operation,
-        fingerprint,
-        idempotency: typeof key === 'string' ? { key, fingerprint } : undefined,
+        get fingerprint() {
+          return fingerprintOf();
+        },
+        idempotency: typeof key === 'string' ? { key, fingerprint: fingerprintOf() } : undefined,
       };
       const result = await handler(input as unknown as OperationInputs[Op], context);
       if (res.headersSent) return;
