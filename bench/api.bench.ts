@@ -15,6 +15,7 @@
  * DevTools or speedscope) to see where the service's time goes.
  */
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { Worker } from 'node:worker_threads';
@@ -26,7 +27,7 @@ import type { SipMessageAny } from '../src/sip/index.js';
 import { dropDatabase } from '../src/store/index.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { sharedScenario, startSippUas } from '../test/support/sipp.js';
-import { cleanups, context, processCpuMs, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S, endedCalls } from './engine-rig.js';
+import { cleanups, context, processCpuMs, processCpuSplitMs, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S, endedCalls } from './engine-rig.js';
 
 const RATES = (process.env.BENCH_RATES ?? '50,100,250').split(',').map(Number);
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 3);
@@ -68,6 +69,11 @@ if (process.env.BENCH_COUNT) {
 /** CPU of this process's main thread alone (the event loop that carries the calls; the load generator has its own thread), ms. */
 function mainThreadCpuMs(): number {
   return processCpuMs(process.pid, process.pid);
+}
+
+/** The same, split into user and kernel time (a syscall's cost on this machine is the kernel's part). */
+function mainThreadSplit(): { user: number; system: number } {
+  return processCpuSplitMs(process.pid, process.pid);
 }
 
 async function main(): Promise<void> {
@@ -164,6 +170,9 @@ async function main(): Promise<void> {
   console.log('\nthrough the API (calls requested per second → results):');
   console.log('  rate  completed/s  failed  p50/p99 request → first INVITE ms  service CPU ms/call');
   const rows: { rate: number; mainMsPerCall: number; completedPerSecond: number; failed: number; p50: number; p99: number; measured: number; clean: boolean }[] = [];
+  // BENCH_PERF=file: Linux perf samples of the service thread's CPU (user and kernel) over the
+  // end-to-end phase; run with NODE_OPTIONS=--perf-basic-prof so that JavaScript frames have names.
+  const perf = process.env.BENCH_PERF ? spawn('perf', ['record', '-F', '499', '-g', '-t', String(process.pid), '-o', process.env.BENCH_PERF], { stdio: 'ignore' }) : undefined;
   const profiler = process.env.BENCH_PROFILE ? new Session() : undefined;
   if (profiler) {
     profiler.connect();
@@ -174,6 +183,7 @@ async function main(): Promise<void> {
     const before = await ended();
     queryCounts.clear();
     const mainBefore = mainThreadCpuMs();
+    const splitBefore = mainThreadSplit();
     const total = Math.round(rate * WINDOW_S);
     const load = await placeCalls({ port, key: KEY, body, rate, total });
     const ids = load.calls.map((call) => call.id);
@@ -206,6 +216,8 @@ async function main(): Promise<void> {
     rows.push(row);
     console.log(`  ${String(rate).padStart(4)}  ${String(row.completedPerSecond).padStart(11)}  ${String(row.failed).padStart(6)}  ${`${row.p50} / ${row.p99}`.padStart(32)}  ${String(row.mainMsPerCall).padStart(19)}${row.clean ? '' : '  (not clean)'}`);
     if (process.env.BENCH_STAGES) {
+      const split = mainThreadSplit();
+      console.log(`    service thread per call: user ${round((split.user - splitBefore.user) / Math.max(1, completed))} ms, kernel ${round((split.system - splitBefore.system) / Math.max(1, completed))} ms`);
       const spans: Record<string, number[]> = { 'request → insert': [], insert: [], 'insert → claim (queue, pick-up)': [], claim: [], 'claim → INVITE': [] };
       for (const call of load.calls) {
         const st = stageAt.get(call.id);
@@ -227,6 +239,11 @@ async function main(): Promise<void> {
     firstInviteAt.clear();
     if (!row.clean) break;
     await sleep(1000);
+  }
+  if (perf) {
+    const exited = new Promise((resolve) => perf.once('exit', resolve));
+    perf.kill('SIGINT');
+    await exited;
   }
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');

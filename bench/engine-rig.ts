@@ -24,6 +24,16 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** utime and stime of a process (or of one of its threads), in ms (Linux /proc; clock ticks of 10 ms). */
+export function processCpuSplitMs(pid: number, thread?: number): { user: number; system: number } {
+  try {
+    const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}
+
 /** utime + stime of a process (or of one of its threads), in ms (Linux /proc; clock ticks of 10 ms). */
 export function processCpuMs(pid: number, thread?: number): number {
   try {

@@ -161,6 +161,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       onError: (error) => logger.error({ err: error }, 'engine role error'),
       onCallStarted: (job, startedAt) => {
         metrics.callAccepted(job.callId, job.acceptedAt);
+        metrics.callDispatched(job.requestedAt ?? job.acceptedAt, startedAt);
         hooks.onCallStarted?.(job, startedAt);
       },
       store: {

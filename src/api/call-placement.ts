@@ -28,6 +28,8 @@ export interface PlaceCallOptions {
   idempotency?: { key: string; fingerprint: string } | undefined;
   /** Written with the call, in its transaction (a button call's token). */
   buttonCall?: NewCall['buttonCall'];
+  /** Date.now() when the request came in (default: now). */
+  receivedAt?: number;
   /** JSON pointers of the problems about the request's fields, when they are not the API's own (`/destination` for a button). */
   fields?: { a?: string; b?: string; trunk?: string };
 }
@@ -123,6 +125,7 @@ export function createCallPlacer(deps: CallPlacementDeps): CallPlacer {
           maxDurationMs: maxDurationS * 1000,
           sequence: call.lastSequence,
           acceptedAt: Date.now(),
+          requestedAt: options.receivedAt ?? Date.now(),
         };
         await queues.originateCall(job);
       }

@@ -22,6 +22,8 @@ export function requestId(generate: () => string = newRequestId): RequestHandler
   return (_req, res, next) => {
     const id = generate();
     res.locals.requestId = id;
+    // When the request came in: a call's dispatch time (request to first INVITE) is measured from it.
+    res.locals.receivedAt = Date.now();
     res.setHeader('Request-Id', id);
     next();
   };

@@ -37,6 +37,8 @@ export interface OriginateJob {
   sequence: number;
   /** Date.now() when the API accepted the call, to measure the latency to the first INVITE. */
   acceptedAt: number;
+  /** Date.now() when the API received the request (absent in jobs of earlier versions): the dispatch latency metric. */
+  requestedAt?: number;
 }
 
 export type EngineCommand =

@@ -47,6 +47,19 @@ describe('service metrics', () => {
     assert.equal(sample(text, 'ctd_call_setup_seconds_bucket{le="3"}'), 1);
   });
 
+  test('dispatch time: from the request to the engine starting the first INVITE, in buckets fine below 50 ms', async () => {
+    const metrics = new ServiceMetrics({ processMetrics: false });
+    metrics.callDispatched(10_000, 10_012);
+    metrics.callDispatched(20_000, 20_045);
+    metrics.callDispatched(30_000, 30_300);
+    const { text } = await metrics.exposition();
+    assert.equal(sample(text, 'ctd_call_dispatch_seconds_count'), 3);
+    assert.equal(sample(text, 'ctd_call_dispatch_seconds_bucket{le="0.01"}'), 0);
+    assert.equal(sample(text, 'ctd_call_dispatch_seconds_bucket{le="0.015"}'), 1);
+    assert.equal(sample(text, 'ctd_call_dispatch_seconds_bucket{le="0.05"}'), 2);
+    assert.equal(sample(text, 'ctd_call_dispatch_seconds_bucket{le="0.5"}'), 3);
+  });
+
   test('SIP messages, retransmissions and timeouts come from the stack\'s counters at each scrape; live calls and queue depths too', async () => {
     const traffic = new SipTraffic();
     const engine = { liveCalls: 3, sipTraffic: traffic };

@@ -34,8 +34,8 @@ export function callRoutes(deps: CallRoutesDeps): RouteModule {
   }
 
   return (_router, { operation }) => {
-    operation('createCall', async ({ body }, { principal, idempotency }) => {
-      const { call } = await placer.place(principal.accountId, body, { idempotency });
+    operation('createCall', async ({ body }, { principal, idempotency, res }) => {
+      const { call } = await placer.place(principal.accountId, body, { idempotency, receivedAt: res.locals.receivedAt as number | undefined });
       return { status: 202, body: callView(call), headers: { Location: `/v1/calls/${call.id}` } };
     });
 

@@ -188,7 +188,7 @@ export function publicButtonRoutes(deps: PublicButtonRoutesDeps): RouteModule {
           ...(button.trunkId !== null ? { trunk: button.trunkId } : {}),
           metadata: { button: button.id },
         },
-        { buttonCall: { buttonId: button.id, tokenHash: sha256Hex(token) }, fields: { a: '/number', b: '/destination' } },
+        { buttonCall: { buttonId: button.id, tokenHash: sha256Hex(token) }, fields: { a: '/number', b: '/destination' }, receivedAt: res.locals.receivedAt as number | undefined },
       );
       return {
         status: 202,

@@ -1,0 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { startService } from '../src/main.js';
+import { dropDatabase } from '../src/store/index.js';
+const t = () => { const f = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return [Number(f[11]) * 10, Number(f[12]) * 10]; };
+const config = loadConfig({ DATABASE_URL: `postgresql://postgres:postgres@127.0.0.1:5432/ctd_bench_idle${randomBytes(3).toString('hex')}`, HTTP_PORT: '0', SIP_PORT: '5970', SECRETS_KEY: randomBytes(32).toString('hex'), DRAIN_MS: '0', LOG_LEVEL: 'warn', QUEUE_PREFIX: 'idle' + randomBytes(3).toString('hex') });
+const s = await startService(config, pino({ level: 'warn' }));
+await new Promise(r => setTimeout(r, 3000));
+const [u0, s0] = t(); const t0 = performance.now();
+await new Promise(r => setTimeout(r, 10000));
+const [u1, s1] = t(); const ms = performance.now() - t0;
+console.log(`idle main thread: user ${(100 * (u1 - u0) / ms).toFixed(1)} %, kernel ${(100 * (s1 - s0) / ms).toFixed(1)} %`);
+await s.stop(0); await dropDatabase(config.databaseUrl); process.exit(0);
