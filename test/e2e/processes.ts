@@ -3,7 +3,7 @@
  * child `node --import tsx src/main.ts` with its own environment (ROLES, ENGINE_ID, SIP_PORT…),
  * as in production, so a test can kill -9 one of them. Every child is killed by PID when the test
  * ends. Each test gets its own database and its own queues (QUEUE_PREFIX), so that the engines
- * of tests running at the same time never take each other's jobs.
+ * of tests running at the same time never take each other's jobs; both are removed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { dropDatabase } from '../../src/store/index.js';
-import type { ApiBody } from './service.js';
+import { removeQueueKeys, type ApiBody } from './service.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROCESS_BOOTSTRAP_KEY = 'ctd_e2e_processes_key_0123456789abcdef';
@@ -53,6 +53,7 @@ export async function createDeployment(t: TestContext): Promise<Deployment> {
     await Promise.all(children.map((child) => child.exited));
     await pool?.end();
     await dropDatabase(databaseUrl).catch(() => undefined);
+    await removeQueueKeys(redisUrl, queuePrefix).catch(() => undefined);
   });
   return {
     databaseUrl,

@@ -72,7 +72,7 @@ export async function waitForCall(service: ServiceUnderTest, id: string, done: (
 }
 
 /** Deletes this run's BullMQ keys (its QUEUE_PREFIX is its own), so that the shared Redis does not fill up with test queues. */
-async function removeQueueKeys(redisUrl: string, prefix: string): Promise<void> {
+export async function removeQueueKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
