@@ -11,45 +11,16 @@
  * afterwards without anyone restarting the service.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { freePortBlock } from '../support/ports.js';
 import { sharedScenario, startSippUas } from '../support/sipp.js';
 import { checkEveryAcceptedCallCompletedOnce, startCallStream } from './call-stream.js';
+import { startRedis, stopRedis } from './private-redis.js';
 import { eventually } from './processes.js';
 import { startTestService, waitForCall } from './service.js';
-
-/** A private redis-server on `port`; with `dir`, persisted in an append-only file there (a restart keeps the jobs). */
-async function startRedis(t: TestContext, port: number, dir?: string): Promise<ChildProcess> {
-  const persistence = dir === undefined ? ['--appendonly', 'no'] : ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'];
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no'], { stdio: 'ignore' });
-  t.after(() => {
-    if (redis.exitCode === null) redis.kill('SIGKILL');
-  });
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return redis;
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function stop(redis: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => redis.once('exit', resolve));
-  redis.kill('SIGKILL');
-  await exited;
-}
 
 describe('Redis down and back', () => {
   test('POST /v1/calls answers 503 with Retry-After while Redis is down and creates nothing; the service recovers by itself', async (t) => {
@@ -61,7 +32,7 @@ describe('Redis down and back', () => {
     const ctd = await startTestService(t, { sipPort: base, env: { REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
     const body = { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, maxDuration: 1 };
 
-    await stop(first);
+    await stopRedis(first);
     // ioredis notices the connection is gone at once; give it a moment.
     let down = await ctd.api('/v1/calls', { method: 'POST', body });
     for (let i = 0; i < 40 && down.status !== 503; i++) {
@@ -107,9 +78,6 @@ describe('Redis down and back', () => {
       hooks: { onCallStarted: (job) => void started.set(job.callId, (started.get(job.callId) ?? 0) + 1) },
     });
     const report = async (): Promise<string> => [await a.report(), await b.report()].join('\n');
-    // Right after start the API's Redis connection may not be ready yet (it answers 503 until it
-    // is): the stream starts once the service says it is ready.
-    await eventually('the service is ready', 10_000, async () => ((await fetch(`${ctd.baseUrl}/readyz`)).status === 200 ? true : undefined));
     const stream = startCallStream(ctd, { rate: 15, maxInFlight: 50, body: (i) => ({ a: { uri: a.uri(`alice${i}`) }, b: { uri: b.uri(`bob${i}`) }, maxDuration: 2 }) });
     t.after(() => stream.stop());
 
@@ -118,7 +86,7 @@ describe('Redis down and back', () => {
     const connectedAtKill = ((await ctd.api('/v1/calls?status=connected&limit=100')).body.data as { id: string }[]).map((call) => call.id);
     assert.ok(connectedAtKill.length > 0, 'calls connected when Redis dies');
     const killedAt = Date.now();
-    await stop(first);
+    await stopRedis(first);
     await eventually('a 503 during the outage', 10_000, async () => (stream.answered.some((request) => request.status === 503) ? true : undefined));
     await eventually('readyz says not ready', 10_000, async () => ((await fetch(`${ctd.baseUrl}/readyz`)).status === 503 ? true : undefined));
     // Down for 3 s: longer than the calls' 2 s, so calls connected at the kill end during it.

@@ -20,6 +20,8 @@ export interface ServiceUnderTest {
   service: RunningService;
   baseUrl: string;
   sipPort: number;
+  /** Stops the service, drops its database and its queue keys; once (the test's after() calls it too). */
+  stop(): Promise<void>;
   /** fetch() against the API with the bootstrap key. */
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; key?: string }): Promise<{ status: number; body: ApiBody; headers: Headers }>;
 }
@@ -39,15 +41,20 @@ export async function startTestService(t: TestContext, options: { sipPort: numbe
     ...options.env,
   });
   const service = await startService(config, options.logger ?? pino({ level: process.env.E2E_LOG ?? 'silent' }), options.hooks);
-  t.after(async () => {
-    await service.stop(0);
-    await dropDatabase(config.databaseUrl).catch(() => undefined);
-    await removeQueueKeys(config.redisUrl, config.queuePrefix).catch(() => undefined);
-  });
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await service.stop(0);
+      await dropDatabase(config.databaseUrl).catch(() => undefined);
+      await removeQueueKeys(config.redisUrl, config.queuePrefix).catch(() => undefined);
+    })());
+  t.after(stop);
   const baseUrl = `http://127.0.0.1:${service.http!.port}`;
+  await untilReady(baseUrl);
   return {
     service,
     baseUrl,
+    stop,
     sipPort: service.sip?.port ?? options.sipPort,
     async api(path, init = {}) {
       const headers: Record<string, string> = { authorization: `Bearer ${init.key ?? BOOTSTRAP_KEY}`, ...init.headers };
@@ -83,5 +90,23 @@ export async function removeQueueKeys(redisUrl: string, prefix: string): Promise
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * Waits (at most 10 s) for GET /readyz to answer 200, as a load balancer would before sending
+ * traffic: the API listens before its Redis connection is up, and answers POST /v1/calls with 503
+ * until it is (a loaded machine made the first request of a test fail so).
+ */
+export async function untilReady(baseUrl: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const status = await fetch(`${baseUrl}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${baseUrl}/readyz answered ${status} for 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
