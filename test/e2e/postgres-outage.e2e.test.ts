@@ -23,9 +23,9 @@ import { describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { freePortBlock } from '../support/ports.js';
 import { sharedScenario, startSippUas } from '../support/sipp.js';
-import { checkEveryAcceptedCallCompletedOnce, startCallStream } from './call-stream.js';
+import { checkEveryAcceptedCallCompletedOnce, startCallStream, type CallStream } from './call-stream.js';
 import { eventually } from './processes.js';
-import { startTestService, waitForCall } from './service.js';
+import { startTestService, waitForCall, type ServiceUnderTest } from './service.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -39,8 +39,19 @@ function postgresUid(): number | undefined {
 
 const execFileAsync = promisify(execFile);
 
-/** A throw-away cluster: initdb once, then start()/stop() the server on `port` with pg_ctl. */
-function privateCluster(t: TestContext, port: number): { start(): Promise<void>; stop(): Promise<void> } {
+interface PrivateCluster {
+  /** Starts the server; nothing if it runs. */
+  start(): Promise<void>;
+  /** Stops it (immediate); nothing if it is stopped. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A throw-away cluster: initdb once, then start()/stop() the server on `port` with pg_ctl.
+ * Removed by the test's after(), which runs after() hooks in the order they were added: this one
+ * runs before the service's, so a test stops its service first itself (serviceFirst()).
+ */
+function privateCluster(t: TestContext, port: number): PrivateCluster {
   const folder = mkdtempSync(join(tmpdir(), 'ctd-pg-'));
   chownSync(folder, postgresUid()!, postgresUid()!);
   const data = join(folder, 'data');
@@ -65,6 +76,7 @@ function privateCluster(t: TestContext, port: number): { start(): Promise<void>;
   });
   return {
     async start() {
+      if (running) return;
       // -l: pg_ctl leaves the server's output in a file, not in our pipe (execFile waits for the pipe to close).
       await pgCtl(['-l', join(folder, 'server.log'), '-w', '-o', `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
       running = true;
@@ -73,15 +85,34 @@ function privateCluster(t: TestContext, port: number): { start(): Promise<void>;
   };
 }
 
+/**
+ * Added before the cluster, so run before its removal: the stream stops, the server is started
+ * again if the test ended during an outage, and the service stops while its database is up. Stopped
+ * without it, the service's writer would wait for the database forever with the changes it holds,
+ * and keep the test process alive.
+ */
+function serviceFirst(t: TestContext): { cluster?: PrivateCluster; ctd?: ServiceUnderTest; stream?: CallStream } {
+  const parts: { cluster?: PrivateCluster; ctd?: ServiceUnderTest; stream?: CallStream } = {};
+  t.after(async () => {
+    await parts.stream?.stop();
+    if (parts.ctd) {
+      await parts.cluster?.start();
+      await parts.ctd.stop();
+    }
+  });
+  return parts;
+}
+
 describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || postgresUid() === undefined ? 'PostgreSQL 15 binaries or the postgres user are missing' : false }, () => {
   test('a connected call carries on and its events are written once the database is back; the API answers 503 meanwhile', async (t) => {
     const base = await freePortBlock(10);
     const pgPort = base + 9;
-    const cluster = privateCluster(t, pgPort);
+    const teardown = serviceFirst(t);
+    const cluster = (teardown.cluster = privateCluster(t, pgPort));
     await cluster.start();
     const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 2 });
     const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 2 });
-    const ctd = await startTestService(t, { sipPort: base, env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` } });
+    const ctd = (teardown.ctd = await startTestService(t, { sipPort: base, env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` } }));
 
     const first = await ctd.api('/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, maxDuration: 3 } });
     assert.equal(first.status, 202, JSON.stringify(first.body));
@@ -122,22 +153,19 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
   test('stopped (immediate) and started again while calls are being placed: 503 meanwhile, every accepted call placed once and completed with all its events, recovery by itself', async (t) => {
     const base = await freePortBlock(10);
     const pgPort = base + 9;
-    const cluster = privateCluster(t, pgPort);
+    const teardown = serviceFirst(t);
+    const cluster = (teardown.cluster = privateCluster(t, pgPort));
     await cluster.start();
     const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 10_000, timeoutSeconds: 120 });
     const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 10_000, timeoutSeconds: 120 });
     const started = new Map<string, number>();
-    const ctd = await startTestService(t, {
+    const ctd = (teardown.ctd = await startTestService(t, {
       sipPort: base,
       env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` },
       hooks: { onCallStarted: (job) => void started.set(job.callId, (started.get(job.callId) ?? 0) + 1) },
-    });
+    }));
     const report = async (): Promise<string> => [await a.report(), await b.report()].join('\n');
-    // Right after start the API's Redis connection may not be ready yet (it answers 503 until it
-    // is): the stream starts once the service says it is ready.
-    await eventually('the service is ready', 10_000, async () => ((await fetch(`${ctd.baseUrl}/readyz`)).status === 200 ? true : undefined));
-    const stream = startCallStream(ctd, { rate: 15, maxInFlight: 50, body: (i) => ({ a: { uri: a.uri(`alice${i}`) }, b: { uri: b.uri(`bob${i}`) }, maxDuration: 2 }) });
-    t.after(() => stream.stop());
+    const stream = (teardown.stream = startCallStream(ctd, { rate: 15, maxInFlight: 50, body: (i) => ({ a: { uri: a.uri(`alice${i}`) }, b: { uri: b.uri(`bob${i}`) }, maxDuration: 2 }) }));
 
     await eventually('calls connected before the outage', 20_000, async () => (stream.acceptedSince(0) >= 20 && ctd.service.sip!.engine.liveCalls > 0 ? true : undefined));
     const connectedAtStop = ((await ctd.api('/v1/calls?status=connected&limit=100')).body.data as { id: string }[]).map((call) => call.id);
