@@ -181,7 +181,8 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
     await eventually('calls accepted again', 30_000, async () => (stream.acceptedSince(restartedAt) >= 15 ? true : undefined)).catch(async (error: Error) => assert.fail(`${error.message}\n${JSON.stringify(stream.answered.slice(-5))}`));
     const requests = await stream.stop();
 
-    const refusedBeforeStop = requests.filter((request) => request.status === 503 && request.sentAt < stoppedAt);
+    const refusedBeforeStop = requests.filter((request) => request.status === 503 && request.answeredAt < stoppedAt);
+    // A request still in flight when the server stops may get one; none answered before it.
     assert.deepEqual(refusedBeforeStop, [], 'no 503 before the outage');
     const { accepted, refused } = await checkEveryAcceptedCallCompletedOnce({ ctd, requests, started, parties: [a, b], endReason: 'max_duration', timeoutMs: 40_000, report });
     for (const id of connectedAtStop) assert.ok(accepted.includes(id));

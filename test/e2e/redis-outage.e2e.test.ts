@@ -96,7 +96,8 @@ describe('Redis down and back', () => {
     await eventually('calls accepted again', 20_000, async () => (stream.acceptedSince(restartedAt) >= 15 ? true : undefined));
     const requests = await stream.stop();
 
-    const refusedBeforeKill = requests.filter((request) => request.status === 503 && request.sentAt < killedAt);
+    const refusedBeforeKill = requests.filter((request) => request.status === 503 && request.answeredAt < killedAt);
+    // A request still in flight when Redis dies may get one; none answered before it.
     assert.deepEqual(refusedBeforeKill, [], 'no 503 before the outage');
     const { accepted, refused } = await checkEveryAcceptedCallCompletedOnce({ ctd, requests, started, parties: [a, b], endReason: 'max_duration', timeoutMs: 30_000, report });
     for (const id of connectedAtKill) assert.ok(accepted.includes(id));
