@@ -174,8 +174,9 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
     await cluster.stop();
     await eventually('a 503 during the outage', 10_000, async () => (stream.answered.some((request) => request.status === 503) ? true : undefined));
     await eventually('readyz says not ready', 10_000, async () => ((await fetch(`${ctd.baseUrl}/readyz`)).status === 503 ? true : undefined));
-    // Down for 3 s: longer than the calls' 2 s, so calls connected at the stop end during it.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, stoppedAt + 3000 - Date.now())));
+    // Down for 6 s: longer than the calls' 2 s, so calls connected at the stop end during it, and
+    // than the API's 5 s key cache, so requests are authenticated against the absent database too.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, stoppedAt + 6000 - Date.now())));
     const restartedAt = Date.now();
     await cluster.start();
     await eventually('calls accepted again', 30_000, async () => (stream.acceptedSince(restartedAt) >= 15 ? true : undefined)).catch(async (error: Error) => assert.fail(`${error.message}\n${JSON.stringify(stream.answered.slice(-5))}`));
