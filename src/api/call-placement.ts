@@ -114,7 +114,12 @@ export function createCallPlacer(deps: CallPlacementDeps): CallPlacer {
         throw error;
       }
       const call = created.call;
-      if (created.created) {
+      // A replay (same Idempotency-Key) of a call that no engine has claimed queues its job again:
+      // the request that wrote the row may have died before its job was queued (an API process
+      // killed), and then only the client's retry can place the call. The job id is the call id,
+      // so a job already there is not added twice, and the claim in the database keeps the call
+      // from being placed twice (test/e2e/api-crash.e2e.test.ts).
+      if (created.created || (call.status === 'queued' && call.engineId === null)) {
         const job: OriginateJob = {
           callId: call.id,
           accountId,

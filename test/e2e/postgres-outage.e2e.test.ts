@@ -4,16 +4,28 @@
  * other tests are not touched). While it is down the call goes on and ends by itself (the engine
  * holds it in memory), its events wait in the writer, the API answers 503 with Retry-After; once
  * it is back everything is written, in order and without gaps, and a new call goes through.
+ *
+ * Under load (operations issue 7): a stream of calls is placed while the private server is stopped
+ * (immediate) and started again. Every request is answered 202 or 503 + Retry-After, a 503 creates
+ * nothing, every 202 is one call started once that completes with all its events, in order and
+ * gap-free (calls connected when the database went away too), and calls are accepted again
+ * afterwards without anyone restarting the service.
+ *
+ * pg_ctl runs asynchronously: the service under test lives in this process, and a blocked event
+ * loop would stall its SIP timers and the stream of requests too.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
 import { freePortBlock } from '../support/ports.js';
 import { sharedScenario, startSippUas } from '../support/sipp.js';
-import { startTestService, waitForCall } from './service.js';
+import { checkEveryAcceptedCallCompletedOnce, startCallStream, type CallStream } from './call-stream.js';
+import { eventually } from './processes.js';
+import { startTestService, waitForCall, type ServiceUnderTest } from './service.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -25,55 +37,89 @@ function postgresUid(): number | undefined {
   }
 }
 
-/** A throw-away cluster: initdb once, then start()/stop() the server on `port` with pg_ctl. */
-function privateCluster(t: TestContext, port: number): { start(): void; stop(): void } {
+const execFileAsync = promisify(execFile);
+
+interface PrivateCluster {
+  /** Starts the server; nothing if it runs. */
+  start(): Promise<void>;
+  /** Stops it (immediate); nothing if it is stopped. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A throw-away cluster: initdb once, then start()/stop() the server on `port` with pg_ctl.
+ * Removed by the test's after(), which runs after() hooks in the order they were added: this one
+ * runs before the service's, so a test stops its service first itself (serviceFirst()).
+ */
+function privateCluster(t: TestContext, port: number): PrivateCluster {
   const folder = mkdtempSync(join(tmpdir(), 'ctd-pg-'));
   chownSync(folder, postgresUid()!, postgresUid()!);
   const data = join(folder, 'data');
-  const asPostgres = (command: string, args: string[]): void => {
-    const [file, argv] = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
-    execFileSync(file, argv, { stdio: 'ignore', timeout: 30_000 });
+  const asPostgres = (command: string, args: string[]): [string, string[]] => (process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args]);
+  execFileSync(...asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']), { stdio: 'ignore', timeout: 30_000 });
+  const pgCtl = async (args: string[]): Promise<void> => {
+    await execFileAsync(...asPostgres(`${BIN}/pg_ctl`, ['-D', data, ...args]), { timeout: 30_000 });
   };
-  asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
   let running = false;
-  const stop = (): void => {
+  const stop = async (): Promise<void> => {
     if (!running) return;
     running = false;
     // Immediate: what a crash looks like to the clients.
-    asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    await pgCtl(['-m', 'immediate', '-w', 'stop']);
   };
-  t.after(() => {
+  t.after(async () => {
     try {
-      stop();
+      await stop();
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
   });
   return {
-    start() {
-      asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-l', join(folder, 'server.log'), '-w', '-o', `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+    async start() {
+      if (running) return;
+      // -l: pg_ctl leaves the server's output in a file, not in our pipe (execFile waits for the pipe to close).
+      await pgCtl(['-l', join(folder, 'server.log'), '-w', '-o', `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
       running = true;
     },
     stop,
   };
 }
 
+/**
+ * Added before the cluster, so run before its removal: the stream stops, the server is started
+ * again if the test ended during an outage, and the service stops while its database is up. Stopped
+ * without it, the service's writer would wait for the database forever with the changes it holds,
+ * and keep the test process alive.
+ */
+function serviceFirst(t: TestContext): { cluster?: PrivateCluster; ctd?: ServiceUnderTest; stream?: CallStream } {
+  const parts: { cluster?: PrivateCluster; ctd?: ServiceUnderTest; stream?: CallStream } = {};
+  t.after(async () => {
+    await parts.stream?.stop();
+    if (parts.ctd) {
+      await parts.cluster?.start();
+      await parts.ctd.stop();
+    }
+  });
+  return parts;
+}
+
 describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || postgresUid() === undefined ? 'PostgreSQL 15 binaries or the postgres user are missing' : false }, () => {
   test('a connected call carries on and its events are written once the database is back; the API answers 503 meanwhile', async (t) => {
     const base = await freePortBlock(10);
     const pgPort = base + 9;
-    const cluster = privateCluster(t, pgPort);
-    cluster.start();
+    const teardown = serviceFirst(t);
+    const cluster = (teardown.cluster = privateCluster(t, pgPort));
+    await cluster.start();
     const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 2 });
     const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 2 });
-    const ctd = await startTestService(t, { sipPort: base, env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` } });
+    const ctd = (teardown.ctd = await startTestService(t, { sipPort: base, env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` } }));
 
     const first = await ctd.api('/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, maxDuration: 3 } });
     assert.equal(first.status, 202, JSON.stringify(first.body));
     const id = first.body.id as string;
     await waitForCall(ctd, id, (call) => call.status === 'connected');
 
-    cluster.stop();
+    await cluster.stop();
     const refused = await ctd.api('/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') } } });
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body.code, 'service_unavailable');
@@ -85,7 +131,7 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
     while (engine.liveCalls > 0 && Date.now() < endBy) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(engine.liveCalls, 0, 'the call ended during the outage');
 
-    cluster.start();
+    await cluster.start();
     const ended = await waitForCall(ctd, id, (call) => call.status === 'completed', 20_000);
     assert.equal(ended.endReason, 'max_duration');
     const events = (await ctd.api(`/v1/calls/${id}/events`)).body.data as { sequence: number; type: string }[];
@@ -102,5 +148,50 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
     assert.equal((await waitForCall(ctd, second.body.id as string, (call) => call.status === 'completed', 20_000)).endReason, 'max_duration');
     assert.equal((await a.wait(10_000)).code, 0, await a.report());
     assert.equal((await b.wait(10_000)).code, 0, await b.report());
+  });
+
+  test('stopped (immediate) and started again while calls are being placed: 503 meanwhile, every accepted call placed once and completed with all its events, recovery by itself', async (t) => {
+    const base = await freePortBlock(10);
+    const pgPort = base + 9;
+    const teardown = serviceFirst(t);
+    const cluster = (teardown.cluster = privateCluster(t, pgPort));
+    await cluster.start();
+    const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 10_000, timeoutSeconds: 120 });
+    const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 10_000, timeoutSeconds: 120 });
+    const started = new Map<string, number>();
+    const ctd = (teardown.ctd = await startTestService(t, {
+      sipPort: base,
+      env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` },
+      hooks: { onCallStarted: (job) => void started.set(job.callId, (started.get(job.callId) ?? 0) + 1) },
+    }));
+    const report = async (): Promise<string> => [await a.report(), await b.report()].join('\n');
+    const stream = (teardown.stream = startCallStream(ctd, { rate: 15, maxInFlight: 50, body: (i) => ({ a: { uri: a.uri(`alice${i}`) }, b: { uri: b.uri(`bob${i}`) }, maxDuration: 2 }) }));
+
+    await eventually('calls connected before the outage', 20_000, async () => (stream.acceptedSince(0) >= 20 && ctd.service.sip!.engine.liveCalls > 0 ? true : undefined));
+    const connectedAtStop = ((await ctd.api('/v1/calls?status=connected&limit=100')).body.data as { id: string }[]).map((call) => call.id);
+    assert.ok(connectedAtStop.length > 0, 'calls connected when the database goes away');
+    const stoppedAt = Date.now();
+    await cluster.stop();
+    await eventually('a 503 during the outage', 10_000, async () => (stream.answered.some((request) => request.status === 503) ? true : undefined));
+    await eventually('readyz says not ready', 10_000, async () => ((await fetch(`${ctd.baseUrl}/readyz`)).status === 503 ? true : undefined));
+    // Down for 6 s: longer than the calls' 2 s, so calls connected at the stop end during it, and
+    // than the API's 5 s key cache, so requests are authenticated against the absent database too.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, stoppedAt + 6000 - Date.now())));
+    const restartedAt = Date.now();
+    await cluster.start();
+    await eventually('calls accepted again', 30_000, async () => (stream.acceptedSince(restartedAt) >= 15 ? true : undefined)).catch(async (error: Error) => assert.fail(`${error.message}\n${JSON.stringify(stream.answered.slice(-5))}`));
+    const requests = await stream.stop();
+
+    const refusedBeforeStop = requests.filter((request) => request.status === 503 && request.answeredAt < stoppedAt);
+    // A request still in flight when the server stops may get one; none answered before it.
+    assert.deepEqual(refusedBeforeStop, [], 'no 503 before the outage');
+    const { accepted, refused } = await checkEveryAcceptedCallCompletedOnce({ ctd, requests, started, parties: [a, b], endReason: 'max_duration', timeoutMs: 40_000, report });
+    for (const id of connectedAtStop) assert.ok(accepted.includes(id));
+    assert.equal((await fetch(`${ctd.baseUrl}/readyz`)).status, 200);
+    const duringOutage = requests.filter((request) => request.sentAt >= stoppedAt && request.sentAt < restartedAt);
+    t.diagnostic(
+      `${requests.length} requests: ${accepted.length} accepted (${duringOutage.filter((request) => request.status === 202).length} of them sent during the outage), ${refused} refused with 503; ` +
+        `${connectedAtStop.length} calls connected when PostgreSQL stopped; accepted again ${(requests.find((request) => request.status === 202 && request.sentAt >= restartedAt)?.sentAt ?? NaN) - restartedAt} ms after the restart`,
+    );
   });
 });

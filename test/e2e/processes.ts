@@ -3,7 +3,7 @@
  * child `node --import tsx src/main.ts` with its own environment (ROLES, ENGINE_ID, SIP_PORT…),
  * as in production, so a test can kill -9 one of them. Every child is killed by PID when the test
  * ends. Each test gets its own database and its own queues (QUEUE_PREFIX), so that the engines
- * of tests running at the same time never take each other's jobs.
+ * of tests running at the same time never take each other's jobs; both are removed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { dropDatabase } from '../../src/store/index.js';
-import type { ApiBody } from './service.js';
+import { removeQueueKeys, untilReady, type ApiBody } from './service.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROCESS_BOOTSTRAP_KEY = 'ctd_e2e_processes_key_0123456789abcdef';
@@ -34,7 +34,7 @@ export interface Deployment {
   redisUrl: string;
   /** SQL against the deployment's database (a test's direct look at the rows). */
   query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** Starts a process with these roles and settings; resolves once it says it is ready. */
+  /** Starts a process with these roles and settings; resolves once it says it is ready (an API: once /readyz says so). */
   start(name: string, env: Record<string, string>): Promise<ServiceProcess>;
   api(baseUrl: string, path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: ApiBody }>;
 }
@@ -53,6 +53,7 @@ export async function createDeployment(t: TestContext): Promise<Deployment> {
     await Promise.all(children.map((child) => child.exited));
     await pool?.end();
     await dropDatabase(databaseUrl).catch(() => undefined);
+    await removeQueueKeys(redisUrl, queuePrefix).catch(() => undefined);
   });
   return {
     databaseUrl,
@@ -109,6 +110,7 @@ export async function createDeployment(t: TestContext): Promise<Deployment> {
         if (Date.now() > deadline) throw new Error(`${name} was not ready within 60 s\n${handle.tail()}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      if (roles.includes('api') && env.HTTP_PORT) await untilReady(`http://127.0.0.1:${env.HTTP_PORT}`);
       return handle;
     },
     async api(baseUrl, path, init = {}) {

@@ -3,40 +3,24 @@
  * redis-server on a free port, so that the machine's Redis and other tests are not touched): while
  * it is down POST /v1/calls answers 503 with Retry-After and creates nothing; once it is back the
  * service recovers by itself and a call placed then connects and ends through SIPp parties.
+ *
+ * Under load (operations issue 7): a stream of calls is placed while the private Redis is killed
+ * (SIGKILL) and started again on its append-only file, as docs/operations.md says to run it. Every
+ * request is answered 202 or 503 + Retry-After, a 503 creates nothing, every 202 is one call
+ * started once that completes (calls connected when Redis died too), and calls are accepted again
+ * afterwards without anyone restarting the service.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
-import { describe, test, type TestContext } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import { freePortBlock } from '../support/ports.js';
 import { sharedScenario, startSippUas } from '../support/sipp.js';
+import { checkEveryAcceptedCallCompletedOnce, startCallStream } from './call-stream.js';
+import { startRedis, stopRedis } from './private-redis.js';
+import { eventually } from './processes.js';
 import { startTestService, waitForCall } from './service.js';
-
-async function startRedis(t: TestContext, port: number): Promise<ChildProcess> {
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' });
-  t.after(() => {
-    if (redis.exitCode === null) redis.kill('SIGKILL');
-  });
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return redis;
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function stop(redis: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => redis.once('exit', resolve));
-  redis.kill('SIGKILL');
-  await exited;
-}
 
 describe('Redis down and back', () => {
   test('POST /v1/calls answers 503 with Retry-After while Redis is down and creates nothing; the service recovers by itself', async (t) => {
@@ -48,7 +32,7 @@ describe('Redis down and back', () => {
     const ctd = await startTestService(t, { sipPort: base, env: { REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
     const body = { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, maxDuration: 1 };
 
-    await stop(first);
+    await stopRedis(first);
     // ioredis notices the connection is gone at once; give it a moment.
     let down = await ctd.api('/v1/calls', { method: 'POST', body });
     for (let i = 0; i < 40 && down.status !== 503; i++) {
@@ -77,5 +61,51 @@ describe('Redis down and back', () => {
     assert.equal((await b.wait(10_000)).code, 0, await b.report());
     assert.equal((await ctd.api('/v1/calls')).body.data.length, 1, 'exactly one call, placed once');
     assert.equal((await fetch(`${ctd.baseUrl}/readyz`)).status, 200);
+  });
+
+  test('killed and restarted while calls are being placed: 503 meanwhile, every accepted call placed once and completed, recovery by itself', async (t) => {
+    const base = await freePortBlock(10);
+    const redisPort = base + 9;
+    const dir = mkdtempSync(join(tmpdir(), 'ctd-redis-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const first = await startRedis(t, redisPort, dir);
+    const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 10_000, timeoutSeconds: 120 });
+    const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 10_000, timeoutSeconds: 120 });
+    const started = new Map<string, number>();
+    const ctd = await startTestService(t, {
+      sipPort: base,
+      env: { REDIS_URL: `redis://127.0.0.1:${redisPort}` },
+      hooks: { onCallStarted: (job) => void started.set(job.callId, (started.get(job.callId) ?? 0) + 1) },
+    });
+    const report = async (): Promise<string> => [await a.report(), await b.report()].join('\n');
+    const stream = startCallStream(ctd, { rate: 15, maxInFlight: 50, body: (i) => ({ a: { uri: a.uri(`alice${i}`) }, b: { uri: b.uri(`bob${i}`) }, maxDuration: 2 }) });
+    t.after(() => stream.stop());
+
+    // Calls going on, some connected, when Redis dies.
+    await eventually('calls connected before the outage', 20_000, async () => (stream.acceptedSince(0) >= 20 && ctd.service.sip!.engine.liveCalls > 0 ? true : undefined));
+    const connectedAtKill = ((await ctd.api('/v1/calls?status=connected&limit=100')).body.data as { id: string }[]).map((call) => call.id);
+    assert.ok(connectedAtKill.length > 0, 'calls connected when Redis dies');
+    const killedAt = Date.now();
+    await stopRedis(first);
+    await eventually('a 503 during the outage', 10_000, async () => (stream.answered.some((request) => request.status === 503) ? true : undefined));
+    await eventually('readyz says not ready', 10_000, async () => ((await fetch(`${ctd.baseUrl}/readyz`)).status === 503 ? true : undefined));
+    // Down for 3 s: longer than the calls' 2 s, so calls connected at the kill end during it.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + 3000 - Date.now())));
+    const restartedAt = Date.now();
+    await startRedis(t, redisPort, dir); // stopped by the test's after()
+    await eventually('calls accepted again', 20_000, async () => (stream.acceptedSince(restartedAt) >= 15 ? true : undefined));
+    const requests = await stream.stop();
+
+    const refusedBeforeKill = requests.filter((request) => request.status === 503 && request.answeredAt < killedAt);
+    // A request still in flight when Redis dies may get one; none answered before it.
+    assert.deepEqual(refusedBeforeKill, [], 'no 503 before the outage');
+    const { accepted, refused } = await checkEveryAcceptedCallCompletedOnce({ ctd, requests, started, parties: [a, b], endReason: 'max_duration', timeoutMs: 30_000, report });
+    for (const id of connectedAtKill) assert.ok(accepted.includes(id));
+    assert.equal((await fetch(`${ctd.baseUrl}/readyz`)).status, 200);
+    const duringOutage = requests.filter((request) => request.sentAt >= killedAt && request.sentAt < restartedAt);
+    t.diagnostic(
+      `${requests.length} requests: ${accepted.length} accepted (${duringOutage.filter((request) => request.status === 202).length} of them sent during the outage), ${refused} refused with 503; ` +
+        `${connectedAtKill.length} calls connected when Redis was killed; accepted again ${(requests.find((request) => request.status === 202 && request.sentAt >= restartedAt)?.sentAt ?? NaN) - restartedAt} ms after the restart`,
+    );
   });
 });

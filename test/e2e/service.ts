@@ -7,7 +7,7 @@ import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { startService, type RunningService } from '../../src/main.js';
+import { startService, type RunningService, type ServiceHooks } from '../../src/main.js';
 import { dropDatabase } from '../../src/store/index.js';
 
 /** A JSON answer of the API, read loosely: the tests assert on its fields. */
@@ -20,11 +20,13 @@ export interface ServiceUnderTest {
   service: RunningService;
   baseUrl: string;
   sipPort: number;
+  /** Stops the service, drops its database and its queue keys; once (the test's after() calls it too). */
+  stop(): Promise<void>;
   /** fetch() against the API with the bootstrap key. */
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; key?: string }): Promise<{ status: number; body: ApiBody; headers: Headers }>;
 }
 
-export async function startTestService(t: TestContext, options: { sipPort: number; env?: Record<string, string>; logger?: Logger }): Promise<ServiceUnderTest> {
+export async function startTestService(t: TestContext, options: { sipPort: number; env?: Record<string, string>; logger?: Logger; hooks?: ServiceHooks }): Promise<ServiceUnderTest> {
   const database = `ctd_e2e_${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     DATABASE_URL: `postgresql://postgres:postgres@127.0.0.1:5432/${database}`,
@@ -38,16 +40,21 @@ export async function startTestService(t: TestContext, options: { sipPort: numbe
     DRAIN_MS: '0',
     ...options.env,
   });
-  const service = await startService(config, options.logger ?? pino({ level: process.env.E2E_LOG ?? 'silent' }));
-  t.after(async () => {
-    await service.stop(0);
-    await dropDatabase(config.databaseUrl).catch(() => undefined);
-    await removeQueueKeys(config.redisUrl, config.queuePrefix).catch(() => undefined);
-  });
+  const service = await startService(config, options.logger ?? pino({ level: process.env.E2E_LOG ?? 'silent' }), options.hooks);
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await service.stop(0);
+      await dropDatabase(config.databaseUrl).catch(() => undefined);
+      await removeQueueKeys(config.redisUrl, config.queuePrefix).catch(() => undefined);
+    })());
+  t.after(stop);
   const baseUrl = `http://127.0.0.1:${service.http!.port}`;
+  await untilReady(baseUrl);
   return {
     service,
     baseUrl,
+    stop,
     sipPort: service.sip?.port ?? options.sipPort,
     async api(path, init = {}) {
       const headers: Record<string, string> = { authorization: `Bearer ${init.key ?? BOOTSTRAP_KEY}`, ...init.headers };
@@ -72,7 +79,7 @@ export async function waitForCall(service: ServiceUnderTest, id: string, done: (
 }
 
 /** Deletes this run's BullMQ keys (its QUEUE_PREFIX is its own), so that the shared Redis does not fill up with test queues. */
-async function removeQueueKeys(redisUrl: string, prefix: string): Promise<void> {
+export async function removeQueueKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
@@ -83,5 +90,23 @@ async function removeQueueKeys(redisUrl: string, prefix: string): Promise<void> 
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * Waits (at most 10 s) for GET /readyz to answer 200, as a load balancer would before sending
+ * traffic: the API listens before its Redis connection is up, and answers POST /v1/calls with 503
+ * until it is (a loaded machine made the first request of a test fail so).
+ */
+export async function untilReady(baseUrl: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const status = await fetch(`${baseUrl}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${baseUrl}/readyz answered ${status} for 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
