@@ -3,22 +3,28 @@
  * SIPp parties, beside the engine alone in the same run.
  *
  * 1. POST /v1/calls throughput and latency with autocannon (BENCH_API_SECONDS, default 3 s, 16
- *    connections): every request is a real call (flow III, held 1 s) and every state change and
- *    event of it is persisted.
- * 2. End to end: calls created through the API at rising rates (BENCH_RATES, default 50,100,250)
- *    for a window each; completed calls per second (every event written), p50/p99 from the HTTP
- *    request to the first INVITE on the wire; the highest rate with no failed call.
+ *    connections, on a thread of its own): every request is a real call (flow III, held 1 s) and
+ *    every state change and event of it is persisted.
+ * 2. End to end, one process with every role: calls created through the API at rising rates
+ *    (BENCH_RATES, default 50,100,250) for a window each, from a load thread; completed calls per
+ *    second (every event written), p50/p99 from the HTTP request to the first INVITE on the wire,
+ *    the service thread's CPU per call; the highest rate with no failed call.
+ * 2b. The same with the engine in a process of its own (bench/api-split.ts; BENCH_SPLIT=0 skips).
  * 3. The engine alone (no API, no database) at the same rates, for the ratio.
  *
  * Bounded in time; all traffic on 127.0.0.1. Needs PostgreSQL and Redis (npm run prestart).
- * BENCH_PROFILE=file.cpuprofile writes a CPU profile of the end-to-end phase (open it in Chrome's
- * DevTools or speedscope) to see where the service's time goes.
+ * To see where the time goes: BENCH_STAGES=1 splits the time to the first INVITE into its stages
+ * (HTTP and insert, queue and pick-up, claim) and the CPU into user and kernel time; BENCH_COUNT=1
+ * counts the statements and Redis commands per call; BENCH_PROFILE=file.cpuprofile writes a V8
+ * CPU profile of phase 2 (DevTools, speedscope); BENCH_PERF=file records it with Linux perf (run
+ * with NODE_OPTIONS=--perf-basic-prof for JavaScript names).
+ * The last line is one JSON object: apiCps, engineCps, ratio, p50FirstInviteMs, p99FirstInviteMs
+ * (at 100/s), createP99Ms, and splitApiCps, splitP99FirstInviteMs for layout 2b.
  */
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
@@ -27,25 +33,13 @@ import type { SipMessageAny } from '../src/sip/index.js';
 import { dropDatabase } from '../src/store/index.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { sharedScenario, startSippUas } from '../test/support/sipp.js';
+import { measureSplitRoles, type SplitRow } from './api-split.js';
+import { placeCalls } from './call-load.js';
 import { cleanups, context, processCpuMs, processCpuSplitMs, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S, endedCalls } from './engine-rig.js';
 
 const RATES = (process.env.BENCH_RATES ?? '50,100,250').split(',').map(Number);
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 3);
 const KEY = 'ctd_bench_bootstrap_key_0123456789abcdef';
-
-/** Places `total` calls at `rate` per second from a worker thread (bench/call-load.worker.mjs). */
-function placeCalls(options: { port: number; key: string; body: string; rate: number; total: number }): Promise<{ calls: { id: string; sentAt: number }[]; failed: number; windowMs: number }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./call-load.worker.mjs', import.meta.url), { workerData: options });
-    const calls: { id: string; sentAt: number }[] = [];
-    worker.on('message', (message: { kind: 'call'; id?: string; sentAt: number } | { kind: 'done'; failed: number; windowMs: number }) => {
-      if (message.kind === 'call') {
-        if (message.id) calls.push({ id: message.id, sentAt: message.sentAt });
-      } else resolve({ calls, failed: message.failed, windowMs: message.windowMs });
-    });
-    worker.on('error', reject);
-  });
-}
 
 import pgLib from 'pg';
 import { Redis as IoRedis } from 'ioredis';
@@ -253,6 +247,14 @@ async function main(): Promise<void> {
   await service.stop(0);
   await dropDatabase(config.databaseUrl).catch(() => undefined);
 
+  // 2b. The same with the roles in two processes (BENCH_SPLIT=0 skips it).
+  let split: SplitRow[] = [];
+  if (process.env.BENCH_SPLIT !== '0') {
+    console.log('\nthrough the API, roles in two processes (this one: api + webhooks; a child: engine):');
+    console.log('  rate  completed/s  failed  p50/p99 request → first INVITE ms  CPU ms/call api + engine');
+    split = await measureSplitRoles({ rates: RATES, key: KEY, body });
+  }
+
   // 3. The engine alone, same rates, same parties.
   console.log('\nthe engine alone (no API, no database):');
   const rig = await startRig(() => undefined, 1000);
@@ -281,6 +283,8 @@ async function main(): Promise<void> {
       p50FirstInviteMs: at100?.p50 ?? null,
       p99FirstInviteMs: at100?.p99 ?? null,
       createP99Ms,
+      splitApiCps: split.filter((row) => row.clean).at(-1)?.completedPerSecond ?? 0,
+      splitP99FirstInviteMs: (split.find((row) => row.rate === 100) ?? split.filter((row) => row.clean).at(-1))?.p99 ?? null,
     }),
   );
 }
