@@ -27,6 +27,8 @@ interface DeliveryRow {
   endpoint_id: string | null;
   url: string | null;
   event_id: string;
+  call_id: string | null;
+  sequence: number | null;
   body: string;
   status: 'pending' | 'succeeded' | 'failed';
   attempts: number;
@@ -41,6 +43,9 @@ export function deliveryTarget(delivery: Pick<NewWebhookDelivery, 'endpointId'>)
 export function deliveryId(eventId: string, target: string): string {
   return derivedId('whd', eventId, target);
 }
+
+// A delivery as the worker takes it; the sequence is the call event's (other events have no row there).
+const DELIVERY_COLUMNS = 'w.id, w.account_id, w.endpoint_id, w.url, w.event_id, w.call_id, e.sequence, w.body, w.status, w.attempts, w.event_at';
 
 // New rows, plus the rows that already existed and have not been attempted yet: together, the
 // deliveries whose first job must exist (adding a job with the same id again is a no-op).
@@ -145,7 +150,7 @@ export class WebhookDeliveryStore {
   async deliveries(ids: readonly string[]): Promise<PendingWebhookDelivery[]> {
     if (ids.length === 0) return [];
     const { rows } = await this.pool.query<DeliveryRow>(
-      'SELECT id, account_id, endpoint_id, url, event_id, body, status, attempts, event_at FROM webhook_delivery WHERE id = ANY($1::text[])',
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery w LEFT JOIN call_event e ON e.id = w.event_id WHERE w.id = ANY($1::text[])`,
       [ids],
     );
     return rows.map(toPending);
@@ -154,8 +159,8 @@ export class WebhookDeliveryStore {
   /** Pending deliveries whose next attempt was due before `dueBefore`: their job may have been lost with Redis. */
   async overdueDeliveries(dueBefore: Date, limit: number): Promise<PendingWebhookDelivery[]> {
     const { rows } = await this.pool.query<DeliveryRow>(
-      `SELECT id, account_id, endpoint_id, url, event_id, body, status, attempts, event_at FROM webhook_delivery
-       WHERE status = 'pending' AND next_attempt_at < $1 ORDER BY next_attempt_at LIMIT $2`,
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery w LEFT JOIN call_event e ON e.id = w.event_id
+       WHERE w.status = 'pending' AND w.next_attempt_at < $1 ORDER BY w.next_attempt_at LIMIT $2`,
       [dueBefore, limit],
     );
     return rows.map(toPending);
@@ -240,6 +245,8 @@ function toPending(row: DeliveryRow): PendingWebhookDelivery {
     endpointId: row.endpoint_id,
     url: row.url,
     eventId: row.event_id,
+    callId: row.call_id,
+    sequence: row.sequence,
     body: row.body,
     status: row.status,
     attempts: row.attempts,
