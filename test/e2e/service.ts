@@ -7,7 +7,7 @@ import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { startService, type RunningService } from '../../src/main.js';
+import { startService, type RunningService, type ServiceHooks } from '../../src/main.js';
 import { dropDatabase } from '../../src/store/index.js';
 
 /** A JSON answer of the API, read loosely: the tests assert on its fields. */
@@ -24,7 +24,7 @@ export interface ServiceUnderTest {
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; key?: string }): Promise<{ status: number; body: ApiBody; headers: Headers }>;
 }
 
-export async function startTestService(t: TestContext, options: { sipPort: number; env?: Record<string, string>; logger?: Logger }): Promise<ServiceUnderTest> {
+export async function startTestService(t: TestContext, options: { sipPort: number; env?: Record<string, string>; logger?: Logger; hooks?: ServiceHooks }): Promise<ServiceUnderTest> {
   const database = `ctd_e2e_${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     DATABASE_URL: `postgresql://postgres:postgres@127.0.0.1:5432/${database}`,
@@ -38,7 +38,7 @@ export async function startTestService(t: TestContext, options: { sipPort: numbe
     DRAIN_MS: '0',
     ...options.env,
   });
-  const service = await startService(config, options.logger ?? pino({ level: process.env.E2E_LOG ?? 'silent' }));
+  const service = await startService(config, options.logger ?? pino({ level: process.env.E2E_LOG ?? 'silent' }), options.hooks);
   t.after(async () => {
     await service.stop(0);
     await dropDatabase(config.databaseUrl).catch(() => undefined);
