@@ -33,13 +33,13 @@ export async function waitUntilSettled(queue: DeliveryQueue, clock: SimulatedClo
   for (;;) {
     // Delayed first, then the rest: a job promoted in between is seen in one or the other.
     const due = await queue.nextDueAt();
-    const counts = await queue.queue.getJobCounts('wait', 'active', 'prioritized', 'paused');
+    const counts = await queue.queue.getJobCounts('wait', 'active', 'prioritized');
     const busy = Object.values(counts).reduce((sum, n) => sum + n, 0);
     if (busy === 0 && (due === null || due.getTime() > clock.now().getTime()) && (await alsoDone())) {
       // Confirm on a second look: a job between two states (moved to delayed, promoted) is seen once.
       await sleep(50);
       const dueAgain = await queue.nextDueAt();
-      const again = await queue.queue.getJobCounts('wait', 'active', 'prioritized', 'paused');
+      const again = await queue.queue.getJobCounts('wait', 'active', 'prioritized');
       if (Object.values(again).every((n) => n === 0) && (dueAgain === null || dueAgain.getTime() > clock.now().getTime())) return;
     }
     if (Date.now() > deadline) throw new Error(`the webhooks queue did not settle in ${timeoutMs} ms: ${JSON.stringify(counts)}, next due ${due?.toISOString() ?? 'none'} (now ${clock.now().toISOString()})`);
