@@ -156,11 +156,20 @@ export class WebhookDeliveryStore {
     return rows.map(toPending);
   }
 
-  /** Pending deliveries whose next attempt was due before `dueBefore`: their job may have been lost with Redis. */
+  /**
+   * Pending deliveries whose next attempt was due before `dueBefore`: their job may have been lost
+   * with Redis. A call event's delivery that waits behind an earlier pending one of its call to
+   * the same destination is not overdue (it is due when that one is done), so the ones waiting
+   * through an outage do not crowd out the ones really lost.
+   */
   async overdueDeliveries(dueBefore: Date, limit: number): Promise<PendingWebhookDelivery[]> {
     const { rows } = await this.pool.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery w LEFT JOIN call_event e ON e.id = w.event_id
-       WHERE w.status = 'pending' AND w.next_attempt_at < $1 ORDER BY w.next_attempt_at LIMIT $2`,
+       WHERE w.status = 'pending' AND w.next_attempt_at < $1
+         AND NOT EXISTS (
+           SELECT 1 FROM webhook_delivery p JOIN call_event pe ON pe.id = p.event_id
+           WHERE p.status = 'pending' AND p.call_id = w.call_id AND p.target = w.target AND pe.sequence < e.sequence)
+       ORDER BY w.next_attempt_at LIMIT $2`,
       [dueBefore, limit],
     );
     return rows.map(toPending);
