@@ -119,12 +119,12 @@ export class DeliveryQueue {
   /** As promote(), by job id; false when the job is not delayed (already running, done, or not added yet). */
   async promoteJob(jobId: string): Promise<boolean> {
     const job = await this.queue.getJob(jobId);
-    if (!job || !(await job.isDelayed())) return false;
+    if (!job) return false;
     try {
       await job.promote();
       return true;
     } catch {
-      // It stopped being delayed between the two calls (another releaser, or BullMQ itself).
+      // Not delayed (BullMQ's promote checks, atomically): running, done, or promoted by another releaser.
       return false;
     }
   }
