@@ -423,7 +423,7 @@ export interface NewWebhookDelivery {
   eventId: string;
   eventType: string;
   callId: string | null;
-  /** The call event's sequence (not stored with the delivery: the event row has it); null for other events. */
+  /** The call event's sequence; null (or absent) for other events. */
   sequence?: number | null;
   body: string;
   eventAt: Date;
