@@ -26,11 +26,14 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /**
  * Until nothing of the queue is waiting or running and no delayed attempt is due on the clock
  * (jobs parked in their lane, with no `dueAt`, do not count: they wait for a release), and
- * `alsoDone` (the outbox drained, say) holds. Bounded.
+ * `alsoDone` (the outbox drained, say) holds. Bounded. Meanwhile it makes due what comes due on
+ * the simulated clock (which runs on with the wall clock): BullMQ's own timer would fire such a
+ * job only at its wall-clock time, later by every jump made since it was scheduled.
  */
 export async function waitUntilSettled(queue: DeliveryQueue, clock: SimulatedClock, alsoDone: () => Promise<boolean> = async () => true, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    await queue.promoteDue(clock.now());
     // Delayed first, then the rest: a job promoted in between is seen in one or the other.
     const due = await queue.nextDueAt();
     const counts = await queue.queue.getJobCounts('wait', 'active', 'prioritized');
