@@ -75,6 +75,8 @@ export interface ServiceHooks {
   onCallStarted?: EngineRunnerOptions['onCallStarted'];
   /** Every webhook attempt (benchmarks, tests). */
   onWebhookAttempt?: NonNullable<WebhooksRoleOptions['worker']>['onAttempt'];
+  /** The webhooks role's scheduling clock (tests simulate hours with it); default the wall clock. */
+  webhookClock?: WebhooksRoleOptions['clock'];
 }
 
 export async function startService(config: Config, logger: Logger = pino({ level: config.logLevel }), hooks: ServiceHooks = {}): Promise<RunningService> {
@@ -273,6 +275,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
       store,
       settings: { ...config.webhooks, queuePrefix: config.queuePrefix },
       connect: redis,
+      ...(hooks.webhookClock ? { clock: hooks.webhookClock } : {}),
       onError: (error) => webhookLog.error({ err: error }, 'webhooks role error'),
       worker: {
         onAttempt: (job, result) => {

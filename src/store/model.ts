@@ -423,6 +423,8 @@ export interface NewWebhookDelivery {
   eventId: string;
   eventType: string;
   callId: string | null;
+  /** The call event's sequence; null (or absent) for other events. */
+  sequence?: number | null;
   body: string;
   eventAt: Date;
 }
@@ -434,6 +436,9 @@ export interface PendingWebhookDelivery {
   endpointId: string | null;
   url: string | null;
   eventId: string;
+  /** The call and the event's sequence, for a call event (deliveries of one call go out in this order); null otherwise. */
+  callId: string | null;
+  sequence: number | null;
   body: string;
   status: WebhookDeliveryStatus;
   attempts: number;

@@ -27,6 +27,8 @@ interface DeliveryRow {
   endpoint_id: string | null;
   url: string | null;
   event_id: string;
+  call_id: string | null;
+  sequence: number | null;
   body: string;
   status: 'pending' | 'succeeded' | 'failed';
   attempts: number;
@@ -42,16 +44,19 @@ export function deliveryId(eventId: string, target: string): string {
   return derivedId('whd', eventId, target);
 }
 
+// A delivery as the worker takes it.
+const DELIVERY_COLUMNS = 'w.id, w.account_id, w.endpoint_id, w.url, w.event_id, w.call_id, w.sequence, w.body, w.status, w.attempts, w.event_at';
+
 // New rows, plus the rows that already existed and have not been attempted yet: together, the
 // deliveries whose first job must exist (adding a job with the same id again is a no-op).
 const CREATE_DELIVERIES = `
 WITH input AS (
   SELECT * FROM json_to_recordset($1::json) AS d(id text, account_id text, endpoint_id text, target text, url text,
-    event_id text, event_type text, call_id text, body text, event_at timestamptz)
+    event_id text, event_type text, call_id text, sequence int, body text, event_at timestamptz)
 ), inserted AS (
-  INSERT INTO webhook_delivery (id, account_id, endpoint_id, target, url, event_id, event_type, call_id, body, status, attempts,
+  INSERT INTO webhook_delivery (id, account_id, endpoint_id, target, url, event_id, event_type, call_id, sequence, body, status, attempts,
     next_attempt_at, event_at, created_at)
-  SELECT id, account_id, endpoint_id, target, url, event_id, event_type, call_id, body, 'pending', 0, $2::timestamptz, event_at, $2::timestamptz
+  SELECT id, account_id, endpoint_id, target, url, event_id, event_type, call_id, sequence, body, 'pending', 0, $2::timestamptz, event_at, $2::timestamptz
   FROM input
   ON CONFLICT (event_id, target) DO NOTHING
   RETURNING id
@@ -133,6 +138,7 @@ export class WebhookDeliveryStore {
         event_id: delivery.eventId,
         event_type: delivery.eventType,
         call_id: delivery.callId,
+        sequence: delivery.sequence ?? null,
         body: delivery.body,
         event_at: delivery.eventAt.toISOString(),
       };
@@ -145,17 +151,26 @@ export class WebhookDeliveryStore {
   async deliveries(ids: readonly string[]): Promise<PendingWebhookDelivery[]> {
     if (ids.length === 0) return [];
     const { rows } = await this.pool.query<DeliveryRow>(
-      'SELECT id, account_id, endpoint_id, url, event_id, body, status, attempts, event_at FROM webhook_delivery WHERE id = ANY($1::text[])',
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery w WHERE w.id = ANY($1::text[])`,
       [ids],
     );
     return rows.map(toPending);
   }
 
-  /** Pending deliveries whose next attempt was due before `dueBefore`: their job may have been lost with Redis. */
+  /**
+   * Pending deliveries whose next attempt was due before `dueBefore`: their job may have been lost
+   * with Redis. A call event's delivery that waits behind an earlier pending one of its call to
+   * the same destination is not overdue (it is due when that one is done), so the ones waiting
+   * through an outage do not crowd out the ones really lost.
+   */
   async overdueDeliveries(dueBefore: Date, limit: number): Promise<PendingWebhookDelivery[]> {
     const { rows } = await this.pool.query<DeliveryRow>(
-      `SELECT id, account_id, endpoint_id, url, event_id, body, status, attempts, event_at FROM webhook_delivery
-       WHERE status = 'pending' AND next_attempt_at < $1 ORDER BY next_attempt_at LIMIT $2`,
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery w
+       WHERE w.status = 'pending' AND w.next_attempt_at < $1
+         AND NOT EXISTS (
+           SELECT 1 FROM webhook_delivery p
+           WHERE p.status = 'pending' AND p.call_id = w.call_id AND p.target = w.target AND p.sequence < w.sequence)
+       ORDER BY w.next_attempt_at LIMIT $2`,
       [dueBefore, limit],
     );
     return rows.map(toPending);
@@ -240,6 +255,8 @@ function toPending(row: DeliveryRow): PendingWebhookDelivery {
     endpointId: row.endpoint_id,
     url: row.url,
     eventId: row.event_id,
+    callId: row.call_id,
+    sequence: row.sequence,
     body: row.body,
     status: row.status,
     attempts: row.attempts,

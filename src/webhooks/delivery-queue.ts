@@ -5,7 +5,7 @@
  * A job carries what the worker needs to send (the body as signed, the destination); never a
  * secret: the worker reads those from PostgreSQL.
  */
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PendingWebhookDelivery } from '../store/index.js';
 
@@ -24,6 +24,20 @@ export interface DeliveryJob {
   /** Epoch ms of the state change (for the delay measured by benchmarks). */
   eventAt: number;
   body: string;
+  /** The call and its event's sequence: a call's deliveries to one destination go out in this order (delivery-lanes.ts). Null for other events. */
+  callId?: string | null;
+  sequence?: number | null;
+  /**
+   * True when the job is known to be first in its lane (dispatched first, or the next attempt of
+   * one that was), so the worker need not ask; otherwise it asks before sending.
+   */
+  laneHead?: boolean;
+  /**
+   * When the attempt is due on the role's clock, epoch ms; absent for a job that waits in its
+   * lane (it is due when released). BullMQ's own delay is what makes it due in production; a
+   * simulated clock makes it due with promoteDue().
+   */
+  dueAt?: number;
 }
 
 export function deliveryJobId(deliveryId: string, attempt: number): string {
@@ -40,6 +54,8 @@ export function jobFor(delivery: PendingWebhookDelivery, attempt: number): Deliv
     eventId: delivery.eventId,
     eventAt: delivery.eventAt.getTime(),
     body: delivery.body,
+    callId: delivery.callId,
+    sequence: delivery.sequence,
   };
 }
 
@@ -97,10 +113,51 @@ export class DeliveryQueue {
 
   /** Makes a delayed attempt due now; false when there is no such delayed job. */
   async promote(deliveryId: string, attempt: number): Promise<boolean> {
-    const job = await this.queue.getJob(deliveryJobId(deliveryId, attempt));
-    if (!job || !(await job.isDelayed())) return false;
-    await job.promote();
-    return true;
+    return this.promoteJob(deliveryJobId(deliveryId, attempt));
+  }
+
+  /** As promote(), by job id; false when the job is not delayed (already running, done, or not added yet). */
+  async promoteJob(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return false;
+    try {
+      await job.promote();
+      return true;
+    } catch {
+      // Not delayed (BullMQ's promote checks, atomically): running, done, or promoted by another releaser.
+      return false;
+    }
+  }
+
+  /**
+   * Makes due every delayed attempt whose time (`dueAt`, on the role's clock) has come by `now`:
+   * what BullMQ's timer does by itself on the wall clock, for a clock that is not the wall clock
+   * (a test's simulated hour). Jobs waiting in their lane have no `dueAt` and stay. Returns how
+   * many it promoted.
+   */
+  async promoteDue(now: Date): Promise<number> {
+    let promoted = 0;
+    for (const job of await this.delayed()) {
+      if (job.data.dueAt !== undefined && job.data.dueAt <= now.getTime() && (await this.promoteJob(job.id!))) promoted++;
+    }
+    return promoted;
+  }
+
+  /** The earliest `dueAt` among delayed attempts (lane waiters excluded); null when none. */
+  async nextDueAt(): Promise<Date | null> {
+    let earliest: number | null = null;
+    for (const job of await this.delayed()) if (job.data.dueAt !== undefined && (earliest === null || job.data.dueAt < earliest)) earliest = job.data.dueAt;
+    return earliest === null ? null : new Date(earliest);
+  }
+
+  private async delayed(): Promise<Job<DeliveryJob>[]> {
+    const all: Job<DeliveryJob>[] = [];
+    const page = 1000;
+    for (let start = 0; ; start += page) {
+      const jobs = await this.queue.getDelayed(start, start + page - 1);
+      all.push(...jobs);
+      if (jobs.length < page) return all;
+    }
   }
 
   close(): Promise<void> {

@@ -9,10 +9,19 @@
  *
  * Delivery is at least once: a worker killed after the receiver answered but before the attempt
  * was recorded sends that attempt again (same `webhook-id`, so receivers drop the repeat).
+ *
+ * And ordered per call per destination: a call event's delivery is sent only while it is first
+ * in its lane (delivery-lanes.ts); one that is not waits, parked, until the one ahead is done
+ * with (delivered or failed for good), which then releases it.
+ *
+ * Scheduling time comes from `clock` (the retry schedule, the attempt's record, the 5-day rule),
+ * so a test can move it an hour on and make the attempts due then (DeliveryQueue.promoteDue); the
+ * signature's timestamp is the wall clock's, since the receiver checks it against its own.
  */
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { newWebhookEventId, type Store, type WebhookEndpoint } from '../store/index.js';
+import type { DeliveryLanes, LaneMember } from './delivery-lanes.js';
 import { deliveryJobId, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
 import type { Dispatcher } from './dispatcher.js';
 import { DestinationRefused } from './errors.js';
@@ -33,6 +42,8 @@ export interface DeliveryWorkerOptions {
   guard: DestinationCache;
   throttle: EndpointThrottle;
   schedule: RetrySchedule;
+  /** The per-call order of deliveries (shared with the dispatcher). */
+  lanes: DeliveryLanes;
   /** Jobs processed at once by this process. Default 64. */
   concurrency?: number;
   /** An endpoint's URL, state and secrets are re-read after this long, ms. Default 2000. */
@@ -103,14 +114,55 @@ export class DeliveryWorker {
 
   private async process(job: Job<DeliveryJob>, token: string | undefined): Promise<void> {
     const data = job.data;
+    const lane = laneOf(data, job.id ?? deliveryJobId(data.deliveryId, data.attempt));
+    if (lane !== null && data.laneHead !== true) await this.waitForTurn(job, token, lane);
     const target = await this.target(data);
-    if (target === null) return; // the endpoint was deleted, and its deliveries with it
+    if (target === null) {
+      // The endpoint was deleted, and its deliveries with it.
+      await this.leaveLane(lane);
+      return;
+    }
     if (!target.enabled) {
       await this.record(data, { status: null, body: null, latencyMs: 0, error: 'endpoint disabled: not sent' }, target.url, 'failed', null);
+      await this.leaveLane(lane);
       return;
     }
     const result = await this.sendThrottled(job, token, data, target);
-    await this.settle(data, target, result.at, result.result);
+    await this.settle(data, target, result.at, result.result, lane);
+  }
+
+  /**
+   * Returns when the delivery is first in its lane. Otherwise the job is parked (delayed, with no
+   * `dueAt`: it is due when released, or after the lanes' recheck period to ask again) and this
+   * throws DelayedError. A delivery ahead that is no longer pending in PostgreSQL is a ghost (its
+   * worker died between the record and leaving the lane): it is taken out and we ask again.
+   */
+  private async waitForTurn(job: Job<DeliveryJob>, token: string | undefined, lane: LaneMember): Promise<void> {
+    const { lanes, queue, store } = this.options;
+    for (let ghosts = 0; ; ghosts++) {
+      const verdict = await lanes.enter(lane);
+      if (verdict.first) return;
+      if (ghosts >= 3) break;
+      const [ahead] = await store.webhookDeliveries.deliveries([verdict.behind]);
+      if (ahead !== undefined && ahead.status === 'pending') break;
+      const next = await lanes.leave({ ...lane, deliveryId: verdict.behind });
+      if (next !== null && next !== lane.jobId) await queue.promoteJob(next);
+    }
+    const { dueAt: _dueAt, ...parked } = job.data;
+    await job.updateData(parked);
+    await job.moveToDelayed(Date.now() + lanes.recheckMs, token);
+    // The one ahead may have left between our enter and the move (its release found us still
+    // active and could not promote us): look again now that we are delayed.
+    const [first] = await lanes.first([lane]);
+    if (first) await queue.promoteJob(lane.jobId);
+    throw new DelayedError();
+  }
+
+  /** The delivery is done with: the next of its lane, if one waits, is released. */
+  private async leaveLane(lane: LaneMember | null): Promise<void> {
+    if (lane === null) return;
+    const next = await this.options.lanes.leave(lane);
+    if (next !== null) await this.options.queue.promoteJob(next);
   }
 
   /**
@@ -145,17 +197,18 @@ export class DeliveryWorker {
     }
     try {
       const at = this.clock();
-      return { at, result: await this.send(data, target, at) };
+      return { at, result: await this.send(data, target, new Date()) };
     } finally {
       this.gate.leave(target.receiver);
       this.options.throttle.release(target.receiver, lease).catch((error: unknown) => this.report(error));
     }
   }
 
-  private async send(data: DeliveryJob, target: Target, at: Date): Promise<SendResult> {
+  /** `signedAt` is the wall clock's: the receiver checks the signature's timestamp against its own. */
+  private async send(data: DeliveryJob, target: Target, signedAt: Date): Promise<SendResult> {
     try {
       const destination = await this.options.guard.check(target.url);
-      return await this.options.sender.send(destination, { ...signatureHeaders(data.eventId, at, data.body, target.secrets) }, data.body);
+      return await this.options.sender.send(destination, { ...signatureHeaders(data.eventId, signedAt, data.body, target.secrets) }, data.body);
     } catch (error) {
       if (!(error instanceof DestinationRefused)) throw error;
       return { status: null, body: null, latencyMs: 0, error: error.message };
@@ -163,16 +216,26 @@ export class DeliveryWorker {
   }
 
   /** What the attempt's outcome means: the record, the next attempt, the endpoint's health. */
-  private async settle(data: DeliveryJob, target: Target, at: Date, result: SendResult): Promise<void> {
-    const { schedule, store } = this.options;
+  private async settle(data: DeliveryJob, target: Target, at: Date, result: SendResult, lane: LaneMember | null): Promise<void> {
+    const { schedule } = this.options;
     this.options.onAttempt?.(data, result);
     const verdict = schedule.verdict(data.attempt, result.status, at);
     await this.record(data, result, target.url, verdict.kind === 'retry' ? 'pending' : verdict.kind, verdict.kind === 'retry' ? verdict.at : null);
     if (verdict.kind === 'retry') {
-      await this.options.queue.add([{ job: { ...data, attempt: data.attempt + 1 }, delayMs: verdict.at.getTime() - Date.now() }]);
+      // It stays first in its lane: the next attempt need not ask.
+      const next: DeliveryJob = { ...data, attempt: data.attempt + 1, dueAt: verdict.at.getTime(), ...(lane !== null ? { laneHead: true } : {}) };
+      await this.options.queue.add([{ job: next, delayMs: verdict.at.getTime() - this.clock().getTime() }]);
     }
+    await this.endpointHealth(data, target, at, result, verdict.kind === 'succeeded');
+    // Done with for good: release the next of the lane, after the endpoint's health is settled
+    // (an endpoint disabled just now must not see the released deliveries sent to it).
+    if (verdict.kind !== 'retry') await this.leaveLane(lane);
+  }
+
+  private async endpointHealth(data: DeliveryJob, target: Target, at: Date, result: SendResult, succeeded: boolean): Promise<void> {
+    const { schedule, store } = this.options;
     if (data.endpointId === null) return;
-    if (verdict.kind === 'succeeded') {
+    if (succeeded) {
       if (target.failingSince !== null) {
         await store.webhookDeliveries.markEndpointHealthy(data.endpointId);
         target.failingSince = null;
@@ -266,6 +329,12 @@ export class DeliveryWorker {
       // nowhere left to report to
     }
   }
+}
+
+/** The lane of a call event's delivery; null for other events (not ordered). */
+export function laneOf(data: DeliveryJob, jobId: string): LaneMember | null {
+  if (data.callId == null || data.sequence == null) return null;
+  return { target: data.endpointId ?? 'call', callId: data.callId, sequence: data.sequence, deliveryId: data.deliveryId, jobId };
 }
 
 export { deliveryJobId };

@@ -7,16 +7,26 @@
  * While Redis is down the jobs cannot be added, the outbox rows stay, and they are handed over
  * when it is back.
  *
+ * Each call event's delivery joins its lane (delivery-lanes.ts) before its job is added: the
+ * first of a lane is due at once, the others are added parked, to be released in sequence order.
+ * This process's claims join their lanes in the order they were claimed, so that a call whose
+ * events straddle two claims in flight keeps its order.
+ *
  * It also reconciles: a pending delivery long overdue whose job is not in Redis (Redis lost its
  * data) gets its job again.
  */
 import { deliveryId, deliveryTarget, type CallEventRecord, type NewWebhookDelivery, type PendingWebhookDelivery, type Store } from '../store/index.js';
-import { jobFor, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
+import type { DeliveryLanes, LaneMember } from './delivery-lanes.js';
+import { deliveryJobId, jobFor, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
 import { callEventBody, subscribes } from './event-body.js';
 
 export interface DispatcherOptions {
   store: Store;
   queue: DeliveryQueue;
+  /** The per-call order of deliveries (shared with the worker). */
+  lanes: DeliveryLanes;
+  /** The role's clock (when a pending delivery is overdue). Default the wall clock. */
+  clock?: () => Date;
   /** Outbox rows per claim. Default 500. */
   batchSize?: number;
   /** Wait between claims when the outbox was empty, ms. Default 50. */
@@ -50,6 +60,8 @@ export class Dispatcher {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly wakers = new Set<() => void>();
   private readonly counts: DispatcherStats = { events: 0, deliveries: 0, requeued: 0 };
+  /** The last claim's turn to join its lanes: each claim joins after the one claimed before it. */
+  private joined: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -77,6 +89,20 @@ export class Dispatcher {
     const { store } = this.options;
     const events = await store.claimOutbox({ limit: this.options.batchSize ?? 500, reclaimAfterMs: this.options.reclaimAfterMs ?? 30_000 });
     if (events.length === 0) return 0;
+    const before = this.joined;
+    let done!: () => void;
+    this.joined = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await this.handOver(events, before, done);
+    } finally {
+      done();
+    }
+    this.counts.events += events.length;
+    return events.length;
+  }
+
+  private async handOver(events: readonly CallEventRecord[], before: Promise<void>, joined: () => void): Promise<void> {
+    const { store } = this.options;
     const [callList, endpoints] = await Promise.all([
       store.callsById([...new Set(events.map((event) => event.callId))]),
       store.webhookEndpoints.enabledWebhookEndpoints([...new Set(events.map((event) => event.accountId))]),
@@ -87,22 +113,23 @@ export class Dispatcher {
       const call = calls.get(event.callId);
       if (!call) continue; // deleted with its account
       const body = callEventBody(event, call);
-      const base = { accountId: event.accountId, eventId: event.id, eventType: event.type, callId: event.callId, body, eventAt: event.createdAt };
+      const base = { accountId: event.accountId, eventId: event.id, eventType: event.type, callId: event.callId, sequence: event.sequence, body, eventAt: event.createdAt };
       for (const endpoint of endpoints) {
         if (endpoint.accountId === event.accountId && subscribes(endpoint.events, event.type)) deliveries.push({ ...base, endpointId: endpoint.id, url: null });
       }
       if (call.webhookUrl) deliveries.push({ ...base, endpointId: null, url: call.webhookUrl });
     }
-    await this.enqueueNew(deliveries);
+    await this.enqueueNew(deliveries, { before, joined });
     await store.completeOutbox(events.map((event: CallEventRecord) => event.id));
-    this.counts.events += events.length;
-    return events.length;
   }
 
-  /** Creates deliveries (once) and adds the first attempt of those not yet attempted. */
-  async enqueueNew(deliveries: readonly NewWebhookDelivery[]): Promise<void> {
+  /**
+   * Creates deliveries (once) and adds the first attempt of those not yet attempted. `turn`: wait
+   * for `before` to join lanes, and say `joined` once these have.
+   */
+  async enqueueNew(deliveries: readonly NewWebhookDelivery[], turn?: { before: Promise<void>; joined: () => void }): Promise<void> {
     if (deliveries.length === 0) return;
-    const { store, queue } = this.options;
+    const { store } = this.options;
     const created = await store.webhookDeliveries.createDeliveriesTelling(deliveries);
     if (created.length === 0) return;
     // New rows are what we just built; rows found unattempted (a relay died before completing
@@ -112,11 +139,51 @@ export class Dispatcher {
     const again = created.filter((row) => !row.fresh).map((row) => row.id);
     for (const row of created) {
       const delivery = byId.get(row.id);
-      if (row.fresh && delivery) pending.push({ id: row.id, accountId: delivery.accountId, endpointId: delivery.endpointId, url: delivery.endpointId === null ? delivery.url : null, eventId: delivery.eventId, body: delivery.body, status: 'pending', attempts: 0, eventAt: delivery.eventAt });
+      if (row.fresh && delivery) {
+        pending.push({
+          id: row.id,
+          accountId: delivery.accountId,
+          endpointId: delivery.endpointId,
+          url: delivery.endpointId === null ? delivery.url : null,
+          eventId: delivery.eventId,
+          callId: delivery.callId,
+          sequence: delivery.sequence ?? null,
+          body: delivery.body,
+          status: 'pending',
+          attempts: 0,
+          eventAt: delivery.eventAt,
+        });
+      }
     }
     if (again.length > 0) pending.push(...(await this.lostFirstAttempts(again)));
-    await queue.add(pending.map((delivery) => ({ job: jobFor(delivery, 1) })));
+    await this.addFirstAttempts(pending, turn);
     this.counts.deliveries += pending.length;
+  }
+
+  /** The first attempts: a call event's joins its lane, and is due at once when first there, parked otherwise. */
+  private async addFirstAttempts(pending: readonly PendingWebhookDelivery[], turn?: { before: Promise<void>; joined: () => void }): Promise<void> {
+    const { lanes, queue } = this.options;
+    const jobs = pending.map((delivery) => jobFor(delivery, 1));
+    const members: LaneMember[] = [];
+    const inLane: DeliveryJob[] = [];
+    for (const job of jobs) {
+      if (job.callId == null || job.sequence == null) continue;
+      members.push({ target: job.endpointId ?? 'call', callId: job.callId, sequence: job.sequence, deliveryId: job.deliveryId, jobId: deliveryJobId(job.deliveryId, 1) });
+      inLane.push(job);
+    }
+    if (turn) await turn.before;
+    const first = await lanes.join(members);
+    turn?.joined();
+    const parked: LaneMember[] = [];
+    inLane.forEach((job, index) => {
+      if (first[index]) job.laneHead = true;
+      else parked.push(members[index]!);
+    });
+    await queue.add(jobs.map((job) => (job.callId != null && job.sequence != null && !job.laneHead ? { job, delayMs: lanes.recheckMs } : { job })));
+    if (parked.length === 0) return;
+    // The one ahead may have left before the parked job existed (its release could not promote it).
+    const now = await lanes.first(parked);
+    for (const [index, member] of parked.entries()) if (now[index]) await queue.promoteJob(member.jobId);
   }
 
   /**
@@ -135,14 +202,15 @@ export class Dispatcher {
   /** Pending deliveries long overdue whose next attempt has no job (Redis lost it) get it back. */
   async reconcile(): Promise<number> {
     const { store, queue } = this.options;
-    const overdue = await store.webhookDeliveries.overdueDeliveries(new Date(Date.now() - (this.options.overdueAfterMs ?? 60_000)), 500);
+    const now = (this.options.clock ?? (() => new Date()))();
+    const overdue = await store.webhookDeliveries.overdueDeliveries(new Date(now.getTime() - (this.options.overdueAfterMs ?? 60_000)), 500);
     const absent: PendingWebhookDelivery[] = [];
     for (const delivery of overdue) if (!(await queue.has(delivery.id, delivery.attempts + 1))) absent.push(delivery);
     // As above: re-read after seeing the job absent, and requeue only what did not move meanwhile.
-    const now = new Map((await store.webhookDeliveries.deliveries(absent.map((delivery) => delivery.id))).map((row) => [row.id, row]));
+    const rows = new Map((await store.webhookDeliveries.deliveries(absent.map((delivery) => delivery.id))).map((row) => [row.id, row]));
     const lost: { job: DeliveryJob }[] = [];
     for (const before of absent) {
-      const row = now.get(before.id);
+      const row = rows.get(before.id);
       if (row && row.status === 'pending' && row.attempts === before.attempts) lost.push({ job: jobFor(row, row.attempts + 1) });
     }
     await queue.add(lost);

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { newWebhookEventId, type PendingWebhookDelivery, type Store } from '../store/index.js';
+import { DeliveryLanes } from './delivery-lanes.js';
 import { DeliveryQueue, jobFor } from './delivery-queue.js';
 import { DeliveryWorker, type DeliveryWorkerOptions } from './delivery-worker.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
@@ -35,6 +36,8 @@ export interface WebhookSettings {
   disableAfterMs: number;
   /** How often to look for pending deliveries whose job Redis lost (overdue by twice this), ms. Default 30000. */
   reconcileMs?: number;
+  /** A delivery waiting behind an earlier one of its call asks again after this long if it was not released, ms. Default 60000. */
+  laneRecheckMs?: number;
 }
 
 export interface WebhooksRoleOptions {
@@ -42,8 +45,14 @@ export interface WebhooksRoleOptions {
   settings: WebhookSettings;
   /** Each of the role's Redis connections is made by this factory (the worker's blocks). */
   connect: (name: string) => Redis;
-  dispatcher?: Partial<Omit<DispatcherOptions, 'store' | 'queue'>>;
-  worker?: Partial<Pick<DeliveryWorkerOptions, 'onAttempt' | 'targetCacheMs' | 'throttleDelayMs' | 'clock' | 'lockDurationMs'>>;
+  dispatcher?: Partial<Omit<DispatcherOptions, 'store' | 'queue' | 'lanes' | 'clock'>>;
+  worker?: Partial<Pick<DeliveryWorkerOptions, 'onAttempt' | 'targetCacheMs' | 'throttleDelayMs' | 'lockDurationMs'>>;
+  /**
+   * The clock of the role's scheduling: when attempts are due, their records, the 5-day rule,
+   * what is overdue. Default the wall clock; a test's simulated clock goes with
+   * DeliveryQueue.promoteDue().
+   */
+  clock?: () => Date;
   onError?: (error: unknown) => void;
 }
 
@@ -51,13 +60,22 @@ export class WebhooksRole {
   readonly queue: DeliveryQueue;
   readonly dispatcher: Dispatcher;
   readonly worker: DeliveryWorker;
+  readonly lanes: DeliveryLanes;
   private readonly sender: HttpSender;
 
   constructor(options: WebhooksRoleOptions) {
     const { store, settings } = options;
     this.queue = new DeliveryQueue(options.connect('webhooks-queue'), settings.queueName, settings.queuePrefix);
     const reconcileMs = settings.reconcileMs ?? 30_000;
-    this.dispatcher = new Dispatcher({ store, queue: this.queue, reconcileEveryMs: reconcileMs, overdueAfterMs: 2 * reconcileMs, ...options.dispatcher, ...(options.onError ? { onError: options.onError } : {}) });
+    const clock = options.clock ?? (() => new Date());
+    const schedule = new RetrySchedule({ delaysMs: settings.retryDelaysMs, disableAfterMs: settings.disableAfterMs });
+    this.lanes = new DeliveryLanes(options.connect('webhooks-lanes'), {
+      keyPrefix: `${settings.queuePrefix ?? 'bull'}:${settings.queueName}:lane:`,
+      // Only a guard against leaks: outlasts a whole schedule twice, and each step renews it.
+      ttlMs: 2 * settings.retryDelaysMs.reduce((sum, delay) => sum + delay, 0) + 86_400_000,
+      ...(settings.laneRecheckMs !== undefined ? { recheckMs: settings.laneRecheckMs } : {}),
+    });
+    this.dispatcher = new Dispatcher({ store, queue: this.queue, lanes: this.lanes, clock, reconcileEveryMs: reconcileMs, overdueAfterMs: 2 * reconcileMs, ...options.dispatcher, ...(options.onError ? { onError: options.onError } : {}) });
     this.sender = new HttpSender({ timeoutMs: settings.timeoutMs, maxSocketsPerHost: Math.max(settings.endpointConcurrency, 1) });
     this.worker = new DeliveryWorker({
       store,
@@ -72,7 +90,9 @@ export class WebhooksRole {
         leaseMs: settings.timeoutMs + 5_000,
         keyPrefix: `${settings.queuePrefix ?? 'bull'}:${settings.queueName}:inflight:`,
       }),
-      schedule: new RetrySchedule({ delaysMs: settings.retryDelaysMs, disableAfterMs: settings.disableAfterMs }),
+      schedule,
+      lanes: this.lanes,
+      clock,
       concurrency: settings.concurrency,
       ...options.worker,
       ...(options.onError ? { onError: options.onError } : {}),

@@ -35,7 +35,8 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(t: TestContext | undefined, answer: Answer = () => ({ status: 200, body: 'ok' }), path = '/hooks'): Promise<Receiver> {
+/** `port` 0 picks a free one; a given port brings a closed receiver back at the same URL. */
+export async function startReceiver(t: TestContext | undefined, answer: Answer = () => ({ status: 200, body: 'ok' }), path = '/hooks', port = 0): Promise<Receiver> {
   const received: Received[] = [];
   const hanging: ServerResponse[] = [];
   const receiver: Receiver = {
@@ -94,7 +95,10 @@ export async function startReceiver(t: TestContext | undefined, answer: Answer =
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   receiver.close = () =>
     new Promise<void>((resolve) => {

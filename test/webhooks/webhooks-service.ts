@@ -1,6 +1,7 @@
 /** The service with the api and webhooks roles (no engine) for webhook tests, and helpers to make call events as the engine would. */
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
+import type { ServiceHooks } from '../../src/main.js';
 import { BOOTSTRAP_KEY, startTestService, type ServiceUnderTest } from '../e2e/service.js';
 
 export interface WebhookService extends ServiceUnderTest {
@@ -11,8 +12,9 @@ export interface WebhookService extends ServiceUnderTest {
   change(callId: string, sequence: number, type: string, update?: { status?: string; leg?: 'a' | 'b'; legStatus?: string; sip?: { code: number; reason: string } }): Promise<void>;
 }
 
-export async function startWebhookService(t: TestContext, env: Record<string, string> = {}): Promise<WebhookService> {
+export async function startWebhookService(t: TestContext, env: Record<string, string> = {}, hooks: ServiceHooks = {}): Promise<WebhookService> {
   const service = await startTestService(t, {
+    hooks,
     sipPort: 0,
     env: {
       ROLES: 'api,webhooks',
