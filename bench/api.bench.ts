@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     DRAIN_MS: '0',
     LOG_LEVEL: 'warn',
     QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
+    ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
 
   // When each call's first INVITE went out (shared clock), joined at the end with when its
@@ -151,10 +152,14 @@ async function main(): Promise<void> {
   const createP50Ms = create.latency.p50;
   const createP99Ms = create.latency.p99;
   console.log(`\nPOST /v1/calls (autocannon, 16 connections, ${API_SECONDS} s): ${createRps} requests/s, p50 ${createP50Ms} ms, p99 ${createP99Ms} ms, non-2xx ${create.non2xx}`);
-  // Let those calls end (held 1 s each, bounded).
-  const engine = service.sip!.engine;
-  for (let i = 0; i < 300 && engine.liveCalls > 0; i++) await sleep(200);
   const ended = () => endedCalls(service.metrics);
+  // Let those calls end (held 1 s each, bounded): the queue may still hold some the engine has not taken.
+  const engine = service.sip!.engine;
+  for (let i = 0; i < 300; i++) {
+    const { completed, failed } = await ended();
+    if (completed + failed >= create['2xx'] && engine.liveCalls === 0) break;
+    await sleep(200);
+  }
   const endedSince = async (before: { completed: number; failed: number }): Promise<{ completed: number; failed: number }> => {
     const now = await ended();
     return { completed: now.completed - before.completed, failed: now.failed - before.failed };

@@ -170,6 +170,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
         claimQueuedCall: (callId, engineId) => store.claimQueuedCall(callId, engineId),
         writeChange: (change) => store.writeChange(change),
         appendSipLog: (entries) => void store.appendSipLog(entries).catch((error: unknown) => logger.error({ err: error }, 'SIP log write failed')),
+        appendSipLine: (entry) => store.appendSipLine(entry),
         heartbeat: (engineId, info) => store.heartbeat(engineId, info),
         trunkCredentials: (accountId, trunkId) => store.trunkCredentials(accountId, trunkId),
         liveCallsOf: (engineId) => store.liveCallsOf(engineId),

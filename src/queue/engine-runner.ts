@@ -18,7 +18,8 @@ export interface EngineStore extends FailoverStore {
   claimQueuedCall(callId: string, engineId: string): Promise<boolean>;
   /** Writes a change of a call (its update and its event together); resolves once committed. */
   writeChange(change: EventChange & { accountId: string }): Promise<void>;
-  appendSipLog(entries: { callId: string; leg: 'a' | 'b'; direction: 'in' | 'out'; at: Date; peer: string; line: string; message: string | null }[]): void;
+  /** One line of a call's SIP ladder; nobody waits on it. */
+  appendSipLine(entry: { callId: string; leg: 'a' | 'b'; direction: 'in' | 'out'; at: number; peer: string; line: string; message: string | null }): void;
   /** `registered`: the engine's row was not there (a first beat, or another engine took this one over). */
   heartbeat(engineId: string, info: { sipAddress: string; sipPort: number; draining: boolean }): Promise<'refreshed' | 'registered'>;
   /** Unfinished calls the database says this engine owns. */
@@ -134,7 +135,7 @@ export class EngineRunner {
 
   /** The Engine's onSipLog. */
   handleSipLog(callId: string, entry: SipLogEntry): void {
-    this.options.store.appendSipLog([{ callId, leg: entry.leg, direction: entry.direction, at: new Date(entry.at), peer: entry.peer, line: entry.line, message: entry.message ?? null }]);
+    this.options.store.appendSipLine({ callId, leg: entry.leg, direction: entry.direction, at: entry.at, peer: entry.peer, line: entry.line, message: entry.message ?? null });
   }
 
   async start(): Promise<void> {

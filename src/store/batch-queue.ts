@@ -79,6 +79,21 @@ export class BatchQueue<T> {
     });
   }
 
+  /**
+   * Like push() for a write nobody waits on (a line of a SIP log): no promise is made for it; a
+   * loss is still reported through `lost`.
+   */
+  pushQuietly(item: T): void {
+    if (this.closed || (this.backoffMs > 0 && this.waiting.length >= (this.options.maxWaiting ?? 200_000))) {
+      this.counts.lost++;
+      this.options.lost(this.options.groupOf(item), [item], this.closed ? new WriterClosed() : new Error('the database is out of reach and too many writes wait for it'));
+      return;
+    }
+    this.waiting.push({ item, resolve: ignore, reject: ignore });
+    if (this.waiting.length >= this.options.maxBatch) this.kick();
+    else if (!this.running && this.timer === undefined) this.timer = setTimeout(() => this.kick(), this.options.flushDelayMs);
+  }
+
   /** Resolves once everything pushed before it is committed or rejected. */
   async flush(): Promise<void> {
     this.kick();
@@ -206,3 +221,5 @@ export class BatchQueue<T> {
     for (const entry of group) entry.reject(error);
   }
 }
+
+const ignore = (): void => undefined;

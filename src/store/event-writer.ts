@@ -268,6 +268,24 @@ export class EventWriter {
     return written;
   }
 
+  /**
+   * One line of a SIP ladder, on the engine's hot path (a dozen or more per call): its row's JSON
+   * is written here field by field, and no promise is made for it. A line that cannot be written
+   * is reported to onError.
+   */
+  appendSipLine(entry: SipLogInput): void {
+    let row: string;
+    try {
+      const callId = requireText(entry.callId, 'callId');
+      const message = typeof entry.message === 'string' ? JSON.stringify(entry.message) : 'null';
+      row = `{"call_id":${JSON.stringify(callId)},"leg":${JSON.stringify(entry.leg)},"direction":${JSON.stringify(entry.direction)},"at":"${toIso(entry.at, 'at')}","peer":${JSON.stringify(String(entry.peer))},"line":${JSON.stringify(String(entry.line))},"message":${message}}`;
+      this.sipLines.pushQuietly({ callId, row });
+    } catch (error) {
+      if (error instanceof InvalidArgument) this.report(error);
+      else throw error;
+    }
+  }
+
   /** Resolves once everything queued before it is committed or reported lost. */
   async flush(): Promise<void> {
     await Promise.all([this.changes.flush(), this.sipLines.flush()]);

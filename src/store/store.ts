@@ -301,6 +301,10 @@ export class Store {
   appendSipLog(entries: readonly SipLogInput[]): Promise<void> {
     return this.events.appendSipLog(entries);
   }
+  /** One line, nobody waiting on it (the engine's SIP log); a loss goes to onError. */
+  appendSipLine(entry: SipLogInput): void {
+    this.events.appendSipLine(entry);
+  }
 
   // Engines
   heartbeat(engineId: string, beat: EngineHeartbeat): Promise<'refreshed' | 'registered'> {

@@ -112,11 +112,12 @@ export class Dispatcher {
     for (const event of events) {
       const call = calls.get(event.callId);
       if (!call) continue; // deleted with its account
+      const to = endpoints.filter((endpoint) => endpoint.accountId === event.accountId && subscribes(endpoint.events, event.type));
+      // Most events of most calls go nowhere (no endpoint, no webhookUrl): no body is made for them.
+      if (to.length === 0 && !call.webhookUrl) continue;
       const body = callEventBody(event, call);
       const base = { accountId: event.accountId, eventId: event.id, eventType: event.type, callId: event.callId, sequence: event.sequence, body, eventAt: event.createdAt };
-      for (const endpoint of endpoints) {
-        if (endpoint.accountId === event.accountId && subscribes(endpoint.events, event.type)) deliveries.push({ ...base, endpointId: endpoint.id, url: null });
-      }
+      for (const endpoint of to) deliveries.push({ ...base, endpointId: endpoint.id, url: null });
       if (call.webhookUrl) deliveries.push({ ...base, endpointId: null, url: call.webhookUrl });
     }
     await this.enqueueNew(deliveries, { before, joined });

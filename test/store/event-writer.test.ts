@@ -230,6 +230,30 @@ describe('EventWriter', () => {
     assert.equal(reported.length, 1);
   });
 
+  it('appends single SIP lines nobody waits on (the engine\'s path): the whole message kept, text with quotes and CRLFs intact, a lost line reported', async () => {
+    const callId = await newCall();
+    const at = clock.millis;
+    const message = 'INVITE sip:bob@192.0.2.20 SIP/2.0\r\nFrom: "Bob \\"the builder\\"" <sip:bob@x>;tag=1\r\nSubject: caf\u00e9 \u2615\r\nContent-Length: 0\r\n\r\n';
+    reported.length = 0;
+    store.appendSipLine({ callId, leg: 'b', direction: 'out', at, peer: 'udp:192.0.2.20:5060', line: 'INVITE sip:bob@192.0.2.20', message });
+    store.appendSipLine({ callId, leg: 'b', direction: 'in', at: new Date(at + 5), peer: 'udp:192.0.2.20:5060', line: '100 Trying (1 INVITE)', message: null });
+    store.appendSipLine({ callId: 'call_missing', leg: 'a', direction: 'out', at, peer: 'udp:192.0.2.10:5060', line: 'BYE', message: null });
+    store.appendSipLine({ callId: '', leg: 'a', direction: 'out', at, peer: 'udp:192.0.2.10:5060', line: 'BYE', message: null });
+    assert.equal(reported.length, 1, 'the line without a call id is refused at once');
+    // Nothing to await: the lines are written within the SIP log's batch delay.
+    let log = (await store.sipLog(account.id, callId))!;
+    for (let i = 0; i < 100 && (log.length < 2 || reported.length < 2); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      log = (await store.sipLog(account.id, callId))!;
+    }
+    assert.deepEqual(log.map((m) => [m.leg, m.direction, m.line, m.message, m.at.getTime()]), [
+      ['b', 'out', 'INVITE sip:bob@192.0.2.20', message, at],
+      ['b', 'in', '100 Trying (1 INVITE)', null, at + 5],
+    ]);
+    assert.equal(reported.length, 2, 'the line of an unknown call is reported lost');
+    assert.ok(reported.every((error) => error instanceof InvalidArgument || error instanceof EventWriteFailed));
+  });
+
   it('refuses a malformed change at once and reports it', async () => {
     reported.length = 0;
     await assert.rejects(store.writeChange({ callId: 'call_x', accountId: account.id, event: { sequence: 0, type: 'x', payload: {} } }), InvalidArgument);
