@@ -57,6 +57,11 @@ export interface KamailioHandle {
   readonly exited: Promise<PeerExit>;
   /** Everything Kamailio logged so far. Lines with "PEER-TEST" come from the config's xlog(). */
   log(): string;
+  /**
+   * Resolves with the log once `pattern` is in it (Kamailio's workers write their lines a moment
+   * after they answer: a peer can see the 200 before the line is here). Rejects after `timeoutMs`.
+   */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** SIGTERM, SIGKILL after 3 s; removes runDir. */
   stop(): Promise<void>;
 }
@@ -159,6 +164,14 @@ export async function startKamailio(options: KamailioOptions): Promise<KamailioH
     runDir,
     exited,
     log: () => output,
+    async waitForLog(pattern, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (Date.now() > deadline) throw new Error(`Kamailio did not log ${pattern} within ${timeoutMs} ms:\n${output.slice(-3000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      return output;
+    },
     stop,
   };
 }
