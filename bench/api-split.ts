@@ -22,7 +22,7 @@ export interface SplitRow {
   failed: number;
   p50: number;
   p99: number;
-  /** CPU per call of this process's thread (API, webhooks) and of the engine process. */
+  /** CPU per call of the main thread of this process (API, webhooks) and of the engine process's (GC and other helper threads apart). */
   apiMsPerCall: number;
   engineMsPerCall: number;
   clean: boolean;
@@ -122,7 +122,7 @@ export async function measureSplitRoles(options: { rates: readonly number[]; key
     for (const rate of options.rates) {
       const before = await scrape(metricsPort);
       const apiCpu = processCpuMs(process.pid, process.pid);
-      const engineCpu = processCpuMs(engine.pid!);
+      const engineCpu = processCpuMs(engine.pid!, engine.pid!);
       const load = await placeCalls({ port: api.http!.port, key: options.key, body: options.body, rate, total: Math.round(rate * WINDOW_S) });
       const deadline = performance.now() + 20_000;
       let after = await scrape(metricsPort);
@@ -139,7 +139,7 @@ export async function measureSplitRoles(options: { rates: readonly number[]; key
         p50: round(quantileMs(before, after, 50)),
         p99: round(quantileMs(before, after, 99)),
         apiMsPerCall: round((processCpuMs(process.pid, process.pid) - apiCpu) / Math.max(1, completed)),
-        engineMsPerCall: round((processCpuMs(engine.pid!) - engineCpu) / Math.max(1, completed)),
+        engineMsPerCall: round((processCpuMs(engine.pid!, engine.pid!) - engineCpu) / Math.max(1, completed)),
         clean: false,
       };
       row.clean = row.failed === 0;
