@@ -67,16 +67,8 @@ export class BatchQueue<T> {
 
   push(item: T): Promise<void> {
     if (this.closed) return Promise.reject(new WriterClosed());
-    if (this.backoffMs > 0 && this.waiting.length >= (this.options.maxWaiting ?? 200_000)) {
-      this.counts.lost++;
-      return Promise.reject(this.options.lost(this.options.groupOf(item), [item], new Error('the database is out of reach and too many writes wait for it')));
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
-      if (this.waiting.length >= this.options.maxBatch) this.kick();
-      // While a batch is in flight the drain loop takes what arrives as soon as it is done.
-      else if (!this.running && this.timer === undefined) this.timer = setTimeout(() => this.kick(), this.options.flushDelayMs);
-    });
+    if (this.overflowing()) return Promise.reject(this.refuseOverflow(item));
+    return new Promise<void>((resolve, reject) => this.enqueue({ item, resolve, reject }));
   }
 
   /**
@@ -84,13 +76,27 @@ export class BatchQueue<T> {
    * loss is still reported through `lost`.
    */
   pushQuietly(item: T): void {
-    if (this.closed || (this.backoffMs > 0 && this.waiting.length >= (this.options.maxWaiting ?? 200_000))) {
+    if (this.closed) {
       this.counts.lost++;
-      this.options.lost(this.options.groupOf(item), [item], this.closed ? new WriterClosed() : new Error('the database is out of reach and too many writes wait for it'));
-      return;
-    }
-    this.waiting.push({ item, resolve: ignore, reject: ignore });
+      this.options.lost(this.options.groupOf(item), [item], new WriterClosed());
+    } else if (this.overflowing()) this.refuseOverflow(item);
+    else this.enqueue({ item, resolve: ignore, reject: ignore });
+  }
+
+  /** During an outage, at most `maxWaiting` writes wait; more are refused. */
+  private overflowing(): boolean {
+    return this.backoffMs > 0 && this.waiting.length >= (this.options.maxWaiting ?? 200_000);
+  }
+
+  private refuseOverflow(item: T): Error {
+    this.counts.lost++;
+    return this.options.lost(this.options.groupOf(item), [item], new Error('the database is out of reach and too many writes wait for it'));
+  }
+
+  private enqueue(entry: Waiting<T>): void {
+    this.waiting.push(entry);
     if (this.waiting.length >= this.options.maxBatch) this.kick();
+    // While a batch is in flight the drain loop takes what arrives as soon as it is done.
     else if (!this.running && this.timer === undefined) this.timer = setTimeout(() => this.kick(), this.options.flushDelayMs);
   }
 
