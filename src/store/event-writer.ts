@@ -255,11 +255,7 @@ export class EventWriter {
   appendSipLog(entries: readonly SipLogInput[]): Promise<void> {
     let prepared: PreparedSipLine[];
     try {
-      prepared = entries.map((entry) => {
-        const callId = requireText(entry.callId, 'callId');
-        const row = { call_id: callId, leg: entry.leg, direction: entry.direction, at: toIso(entry.at, 'at'), peer: String(entry.peer), line: String(entry.line), message: typeof entry.message === 'string' ? entry.message : null };
-        return { callId, row: JSON.stringify(row) };
-      });
+      prepared = entries.map(prepareSipLine);
     } catch (error) {
       return this.refuse(error);
     }
@@ -269,17 +265,12 @@ export class EventWriter {
   }
 
   /**
-   * One line of a SIP ladder, on the engine's hot path (a dozen or more per call): its row's JSON
-   * is written here field by field, and no promise is made for it. A line that cannot be written
-   * is reported to onError.
+   * One line of a SIP ladder, on the engine's hot path (a dozen or more per call): like
+   * appendSipLog, but no promise is made for it. A line that cannot be written is reported to onError.
    */
   appendSipLine(entry: SipLogInput): void {
-    let row: string;
     try {
-      const callId = requireText(entry.callId, 'callId');
-      const message = typeof entry.message === 'string' ? JSON.stringify(entry.message) : 'null';
-      row = `{"call_id":${JSON.stringify(callId)},"leg":${JSON.stringify(entry.leg)},"direction":${JSON.stringify(entry.direction)},"at":"${toIso(entry.at, 'at')}","peer":${JSON.stringify(String(entry.peer))},"line":${JSON.stringify(String(entry.line))},"message":${message}}`;
-      this.sipLines.pushQuietly({ callId, row });
+      this.sipLines.pushQuietly(prepareSipLine(entry));
     } catch (error) {
       if (error instanceof InvalidArgument) this.report(error);
       else throw error;
@@ -387,6 +378,17 @@ export class EventWriter {
     refused.catch(noop);
     return refused as Promise<T>;
   }
+}
+
+/**
+ * A SIP log line as its sip_message row's JSON, written field by field (it is on the engine's hot
+ * path: a dozen or more a call); an absent field is null, as json_to_recordset reads it.
+ */
+function prepareSipLine(entry: SipLogInput): PreparedSipLine {
+  const callId = requireText(entry.callId, 'callId');
+  const message = typeof entry.message === 'string' ? JSON.stringify(entry.message) : 'null';
+  const row = `{"call_id":${JSON.stringify(callId)},"leg":${JSON.stringify(entry.leg ?? null)},"direction":${JSON.stringify(entry.direction ?? null)},"at":"${toIso(entry.at, 'at')}","peer":${JSON.stringify(String(entry.peer))},"line":${JSON.stringify(String(entry.line))},"message":${message}}`;
+  return { callId, row };
 }
 
 /** Changes are grouped, folded and retried by call, and a call is only ever updated by its own account. */
