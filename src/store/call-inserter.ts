@@ -10,33 +10,8 @@
 import type pg from 'pg';
 import type { Call, Idempotency, Leg, LegName, NewCall, NewLeg } from './model.js';
 
-const INSERT_CALL = `
-WITH c AS (
-  INSERT INTO call (id, account_id, status, flow, ringback, max_duration_s, webhook_url, metadata,
-                    idempotency_key, request_hash, last_sequence, created_at)
-  SELECT $1, account.id, 'queued', $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11
-  FROM account WHERE account.id = $2
-  RETURNING id, account_id, created_at
-), l AS (
-  INSERT INTO leg (call_id, name, uri, caller_id, trunk_id, headers, ring_timeout_s, status)
-  SELECT c.id, v.name, v.uri, v.caller_id, v.trunk_id, v.headers, v.ring_timeout_s, 'idle'
-  FROM c, json_to_recordset($12::json) AS v(name text, uri text, caller_id text, trunk_id text, headers jsonb, ring_timeout_s int)
-), e AS (
-  INSERT INTO call_event (id, call_id, account_id, sequence, type, status, payload, created_at)
-  SELECT $13, c.id, c.account_id, 1, 'call.queued', 'queued', '{}'::jsonb, c.created_at
-  FROM c WHERE $13::text IS NOT NULL
-  RETURNING id, created_at
-), o AS (
-  INSERT INTO outbox (event_id, created_at) SELECT id, created_at FROM e
-), b AS (
-  -- A call placed through a dial button: its public token's hash (issue 6).
-  INSERT INTO button_call (token_hash, button_id, call_id, created_at)
-  SELECT $14, $15, c.id, c.created_at FROM c WHERE $14::text IS NOT NULL
-)
-SELECT count(*)::int AS inserted FROM c`;
-
-// The same for several calls in one statement (calls placed in the same moment: see Coalescer).
-// Each call's values are one JSON object; a call whose account does not exist inserts nothing.
+// Calls placed at the same moment share the statement (see Coalescer); each call's values are one
+// JSON object, and a call whose account does not exist inserts nothing.
 const INSERT_CALLS = `
 WITH v AS (
   SELECT * FROM json_to_recordset($1::json) AS v(id text, account_id text, flow text, ringback text, max_duration_s int,
@@ -61,6 +36,7 @@ WITH v AS (
 ), o AS (
   INSERT INTO outbox (event_id, created_at) SELECT id, created_at FROM e
 ), b AS (
+  -- A call placed through a dial button: its public token's hash (issue 6).
   INSERT INTO button_call (token_hash, button_id, call_id, created_at)
   SELECT v.token_hash, v.button_id, c.id, c.created_at FROM c JOIN v ON v.id = c.id WHERE v.token_hash IS NOT NULL
 )
@@ -82,25 +58,8 @@ export interface CallInsert {
  * exist. Rejects with pg's error otherwise (a unique violation: the idempotency key was taken).
  */
 export async function insertCall(pool: pg.Pool, insert: CallInsert): Promise<Call | null> {
-  const row = insertRow(insert);
-  const result = await pool.query<{ inserted: number }>(INSERT_CALL, [
-    row.id,
-    row.account_id,
-    row.flow,
-    row.ringback,
-    row.max_duration_s,
-    row.webhook_url,
-    JSON.stringify(row.metadata),
-    row.idempotency_key,
-    row.request_hash,
-    row.last_sequence,
-    insert.now,
-    JSON.stringify(row.legs),
-    row.queued_event_id,
-    row.token_hash,
-    row.button_id,
-  ]);
-  return result.rows[0]?.inserted === 1 ? queuedCall(insert) : null;
+  const [call] = await insertCalls(pool, [insert]);
+  return call ?? null;
 }
 
 /**
@@ -109,7 +68,7 @@ export async function insertCall(pool: pg.Pool, insert: CallInsert): Promise<Cal
  * whose account does not exist, in the order given.
  */
 export async function insertCalls(pool: pg.Pool, inserts: readonly CallInsert[]): Promise<(Call | null)[]> {
-  const rows = inserts.map((insert) => ({ ...insertRow(insert), created_at: insert.now.toISOString() }));
+  const rows = inserts.map(insertRow);
   const result = await pool.query<{ id: string }>(INSERT_CALLS, [JSON.stringify(rows)]);
   const inserted = new Set(result.rows.map((row) => row.id));
   return inserts.map((insert) => (inserted.has(insert.id) ? queuedCall(insert) : null));
@@ -140,6 +99,7 @@ function insertRow(insert: CallInsert) {
     queued_event_id: queuedEventId ?? null,
     token_hash: input.buttonCall?.tokenHash ?? null,
     button_id: input.buttonCall?.buttonId ?? null,
+    created_at: insert.now.toISOString(),
   };
 }
 
