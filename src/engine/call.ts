@@ -225,30 +225,46 @@ export class Call {
     if (this.current !== 'connected' || !legA || this.transferring) return false;
     this.transferring = true;
     this.emitTransfer('started', targetUri, 'refer');
+    let settle: (ok: boolean) => void = () => undefined;
+    const outcome = new Promise<boolean>((resolve) => (settle = resolve));
+    const stop = (): void => {
+      legA.off('request', onRequest);
+      legA.off('ended', onEnded);
+    };
+    const onRequest = (incoming: IncomingDialogRequest): void => {
+      const notify = incoming.request;
+      if (notify.method !== 'NOTIFY') return;
+      incoming.respond(200);
+      // RFC 3515 §2.4.5: the NOTIFY body is a message/sipfrag of the status line A got.
+      const status = /^SIP\/2\.0 (\d{3})/.exec(notify.body.toString('utf8'))?.[1];
+      if (status === undefined || Number(status) < 200) return;
+      stop();
+      this.transferring = false;
+      const code = Number(status);
+      const ok = code < 300;
+      this.emitTransfer(ok ? 'completed' : 'failed', targetUri, 'refer', { code, reason: notify.body.toString('utf8').split('\r\n')[0]!.slice(12) });
+      if (ok) this.finish('completed', 'a_hangup');
+      settle(ok);
+    };
+    // A's dialog ended before a final NOTIFY (A hung up, the call was ended): the call's own
+    // events say why; the transfer is over and the caller hears false.
+    const onEnded = (): void => {
+      stop();
+      this.transferring = false;
+      settle(false);
+    };
+    // Listening before the REFER goes out: over a stream transport A's first NOTIFYs can come in
+    // the same read as its 202, and be handled before this method resumes after the await.
+    legA.on('request', onRequest);
+    legA.on('ended', onEnded);
     const accepted = await legA.request('REFER', { headers: [['refer-to', `<${targetUri}>`]] });
     if (accepted.status >= 300) {
+      stop();
       this.transferring = false;
       this.emitTransfer('failed', targetUri, 'refer', sipOf(accepted));
       return false;
     }
-    return new Promise<boolean>((resolve) => {
-      const onRequest = (incoming: IncomingDialogRequest): void => {
-        const notify = incoming.request;
-        if (notify.method !== 'NOTIFY') return;
-        incoming.respond(200);
-        // RFC 3515 §2.4.5: the NOTIFY body is a message/sipfrag of the status line A got.
-        const status = /^SIP\/2\.0 (\d{3})/.exec(notify.body.toString('utf8'))?.[1];
-        if (status === undefined || Number(status) < 200) return;
-        legA.off('request', onRequest);
-        this.transferring = false;
-        const code = Number(status);
-        const ok = code < 300;
-        this.emitTransfer(ok ? 'completed' : 'failed', targetUri, 'refer', { code, reason: notify.body.toString('utf8').split('\r\n')[0]!.slice(12) });
-        if (ok) this.finish('completed', 'a_hangup');
-        resolve(ok);
-      };
-      legA.on('request', onRequest);
-    });
+    return outcome;
   }
 
   // ---- legs ---------------------------------------------------------------------------------

@@ -320,6 +320,35 @@ describe('Call: an UPDATE from a leg (RFC 3311)', () => {
     assert.equal(env.to(B, 'INVITE').length, invitesToB);
     await endAndAssertClean(env);
   });
+
+  it("a blind transfer by REFER whose final NOTIFY comes in the same read as the 202 (a stream transport) completes", async () => {
+    const env = createEnv();
+    const ids = await connected(env);
+    const transfer = env.engine.transfer('call_1', { uri: 'sip:carol@example.com', from: '<sip:ctd@ctd.example.com>' }, 'refer');
+    await flush();
+    const refer = env.last(A, 'REFER');
+    // Both handled in one go, with no turn of the event loop between them.
+    deliver(env, responseTo(refer, 202));
+    const sipfrag = { contentType: 'message/sipfrag;version=2.0', headers: ['Event: refer', 'Subscription-State: terminated;reason=noresource'] };
+    env.net.deliver(peerRequest(ids, { method: 'NOTIFY', cseq: 7, body: 'SIP/2.0 200 OK\r\n', ...sipfrag }), { transport: 'udp', address: A, port: 5060 });
+    assert.equal(await transfer, true);
+    assert.ok(env.events.some((e) => e.type === 'call.transfer' && e.outcome === 'completed'));
+    assert.deepEqual(env.statuses(), ['queued', 'calling_a', 'calling_b', 'connected', 'completed']);
+    await endAndAssertClean(env);
+  });
+
+  it('a blind transfer by REFER ends with false when A hangs up before its final NOTIFY', async () => {
+    const env = createEnv();
+    const ids = await connected(env);
+    const transfer = env.engine.transfer('call_1', { uri: 'sip:carol@example.com', from: '<sip:ctd@ctd.example.com>' }, 'refer');
+    await flush();
+    deliver(env, responseTo(env.last(A, 'REFER'), 202));
+    await flush();
+    env.net.deliver(peerRequest(ids, { method: 'BYE', cseq: 8 }), { transport: 'udp', address: A, port: 5060 });
+    assert.equal(await transfer, false);
+    assert.equal(env.statuses().at(-1), 'completed');
+    await endAndAssertClean(env);
+  });
 });
 
 describe('Call: the Reason of the BYE to A (RFC 3326)', () => {
