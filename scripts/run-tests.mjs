@@ -21,9 +21,12 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// A test that never settles fails after TEST_TIMEOUT_MS (default 180 s, three times the longest
+// test) with its name, rather than holding the whole run until CI gives up on it.
+const timeoutMs = Number(process.env.TEST_TIMEOUT_MS ?? 180_000);
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...passThrough, ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${timeoutMs}`, '--test-reporter=spec', ...passThrough, ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
