@@ -62,13 +62,16 @@ class RecordingEnder implements OrphanedLegEnder {
   }
 }
 
+/** The SIP log is batched: `written` holds the lines' promises so that a test can wait for them. */
+const written: Promise<void>[] = [];
+
 function failoverStore(store: Store): FailoverStore {
   return {
     staleEngines: (ms) => store.staleEngines(ms),
     claimEngine: (dead, by, ms) => store.claimEngine(dead, by, ms),
     liveCallsById: (ids) => store.liveCallsById(ids),
     writeChange: (change) => store.writeChange(change),
-    appendSipLog: (entries) => void store.appendSipLog(entries),
+    appendSipLog: (entries) => void written.push(store.appendSipLog(entries)),
   };
 }
 
@@ -146,6 +149,7 @@ describe('FailoverMonitor', () => {
       const call = await read(id);
       assert.deepEqual([call.status, call.legs.a.status, call.legs.b.status], ['completed', 'ended', 'ended'], 'nothing stays connected, BYE or no BYE');
     }
+    await Promise.all(written);
     const sip = (await store.sipLog(account.id, connected))!.map((line) => `${line.direction} ${line.line}`);
     assert.deepEqual(sip.sort(), ['in 200 OK (BYE)', 'in 200 OK (BYE)', 'out BYE sip:a-leg@ctd', 'out BYE sip:b1@ctd']);
     const owners = new Set((await Promise.all([connected, ringingB, claimedOnly].map(read))).map((call) => call.engineId));
