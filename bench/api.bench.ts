@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
@@ -178,8 +179,24 @@ async function main(): Promise<void> {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
+  // BENCH_STAGES=1 also shows the event loop's delay and the pauses for garbage collection, which
+  // are what the p99 of the stages is made of when the p50 is small.
+  const loopDelay = monitorEventLoopDelay({ resolution: 2 });
+  const pauses = new Map<string, number[]>();
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? 'major' : 'minor/other';
+      pauses.set(kind, [...(pauses.get(kind) ?? []), entry.duration]);
+    }
+  });
   for (const rate of RATES) {
     const before = await ended();
+    if (process.env.BENCH_STAGES) {
+      loopDelay.reset();
+      loopDelay.enable();
+      pauses.clear();
+      gcObserver.observe({ entryTypes: ['gc'] });
+    }
     queryCounts.clear();
     const mainBefore = mainThreadCpuMs();
     const splitBefore = mainThreadSplit();
@@ -230,6 +247,12 @@ async function main(): Promise<void> {
       }
       for (const [name, values] of Object.entries(spans)) console.log(`    ${name.padEnd(32)} p50 ${round(percentile(values, 50))} ms, p99 ${round(percentile(values, 99))} ms`);
       stageAt.clear();
+      loopDelay.disable();
+      gcObserver.disconnect();
+      console.log(`    event-loop delay                 p50 ${round(loopDelay.percentile(50) / 1e6)} ms, p99 ${round(loopDelay.percentile(99) / 1e6)} ms, max ${round(loopDelay.max / 1e6)} ms`);
+      for (const [kind, durations] of pauses) {
+        console.log(`    GC ${kind.padEnd(29)} ${durations.length} pauses, ${round(durations.reduce((a, b) => a + b, 0))} ms in all, longest ${round(Math.max(...durations))} ms`);
+      }
     }
     if (process.env.BENCH_COUNT) {
       for (const [key, n] of [...queryCounts].sort((x, y) => y[1] - x[1]).slice(0, 40)) console.log(`    ${(n / Math.max(1, completed)).toFixed(2).padStart(7)}/call  ${key}`);

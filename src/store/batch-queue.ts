@@ -15,6 +15,12 @@ import { WriterClosed } from './errors.js';
 export interface BatchQueueOptions<T> {
   flushDelayMs: number;
   maxBatch: number;
+  /**
+   * After a batch, what arrived meanwhile waits its own `flushDelayMs` (unless it fills a batch)
+   * instead of going at once. For writes nobody waits on (the SIP log), where fewer and larger
+   * statements matter more than how soon they land. Default false.
+   */
+  paced?: boolean;
   /** How many groups are retried at once after a batch failed. */
   retryConcurrency: number;
   groupOf(item: T): string;
@@ -62,6 +68,10 @@ export class BatchQueue<T> {
   private idleWaiters: Array<() => void> = [];
   private readonly counts = { batches: 0, written: 0, splitRetries: 0, lost: 0, outageRetries: 0 };
   private backoffMs = 0;
+  /** flush() calls waiting: a paced queue drains all the same. */
+  private flushing = 0;
+  /** Batches the running drain has taken. */
+  private batchesTaken = 0;
 
   constructor(private readonly options: BatchQueueOptions<T>) {}
 
@@ -102,8 +112,13 @@ export class BatchQueue<T> {
 
   /** Resolves once everything pushed before it is committed or rejected. */
   async flush(): Promise<void> {
-    this.kick();
-    while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.flushing++;
+    try {
+      this.kick();
+      while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    } finally {
+      this.flushing--;
+    }
   }
 
   /** Flushes, then refuses new writes (WriterClosed). */
@@ -128,7 +143,8 @@ export class BatchQueue<T> {
 
   private async drain(): Promise<void> {
     try {
-      while (this.waiting.length > 0) {
+      while (this.waiting.length > 0 && (this.batchesTaken === 0 || this.goesAtOnce())) {
+        this.batchesTaken++;
         const batch = this.waiting.splice(0, this.options.maxBatch);
         try {
           await this.writeBatch(batch);
@@ -139,10 +155,17 @@ export class BatchQueue<T> {
       }
     } finally {
       this.running = false;
+      this.batchesTaken = 0;
+      if (this.waiting.length > 0 && this.timer === undefined) this.timer = setTimeout(() => this.kick(), this.options.flushDelayMs);
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const wake of waiters) wake();
     }
+  }
+
+  /** Whether what waits after a batch is written at once, or (paced) after its own delay. */
+  private goesAtOnce(): boolean {
+    return !this.options.paced || this.flushing > 0 || this.closed || this.waiting.length >= this.options.maxBatch;
   }
 
   private async writeBatch(batch: Waiting<T>[]): Promise<void> {

@@ -19,7 +19,7 @@ import {
 } from './model.js';
 import type { Prisma, PrismaClient } from './prisma-client.js';
 import { newId } from './random-text.js';
-import { toCall, toCallEvent, toSipMessage } from './records.js';
+import { toCall, toCallEvent, toSipMessages } from './records.js';
 
 export interface CreatedCall {
   call: Call;
@@ -129,8 +129,11 @@ export class CallRepository {
   /** The call's SIP ladder in the order it was written; null for an unknown call and for another account's. */
   async sipLog(accountId: string, id: string): Promise<SipMessageRecord[] | null> {
     if (!(await this.owns(accountId, id))) return null;
-    const rows = await this.db.sipMessage.findMany({ where: { callId: id }, orderBy: { id: 'asc' } });
-    return rows.map(toSipMessage);
+    const [legacy, chunks] = await Promise.all([
+      this.db.sipMessage.findMany({ where: { callId: id }, orderBy: { id: 'asc' } }),
+      this.db.sipLogChunk.findMany({ where: { callId: id }, orderBy: { id: 'asc' } }),
+    ]);
+    return toSipMessages(legacy, chunks);
   }
 
   /** Calls an engine owns that have not ended, with their legs and dialogs: what a successor must end or adopt. */

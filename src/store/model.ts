@@ -206,8 +206,6 @@ export interface CallEventRecord {
 }
 
 export interface SipMessageRecord {
-  /** A bigserial, as a decimal string. */
-  id: string;
   callId: string;
   leg: LegName;
   direction: 'in' | 'out';

@@ -120,17 +120,36 @@ export function toCallEvent(row: Rows.CallEvent): CallEventRecord {
   };
 }
 
-export function toSipMessage(row: Rows.SipMessage): SipMessageRecord {
-  return {
-    id: row.id.toString(),
-    callId: row.callId,
-    leg: row.leg as LegName,
-    direction: row.direction as 'in' | 'out',
-    at: row.at,
-    peer: row.peer,
-    line: row.line,
-    message: row.message,
-  };
+/**
+ * A call's ladder, line by line: its rows of the old one-row-a-message table (written before the
+ * upgrade, or by an engine not yet rolled) and its chunks, each read in id order, merged by time.
+ */
+export function toSipMessages(legacy: readonly Rows.SipMessage[], chunks: readonly Rows.SipLogChunk[]): SipMessageRecord[] {
+  const lines = chunks.flatMap((chunk) =>
+    (chunk.lines as unknown as StoredSipLine[]).map((line) => ({
+      callId: chunk.callId,
+      leg: line.leg,
+      direction: line.direction,
+      at: new Date(line.at),
+      peer: line.peer,
+      line: line.line,
+      message: line.message ?? null,
+    })),
+  );
+  if (legacy.length === 0) return lines;
+  const old = legacy.map((row) => ({ callId: row.callId, leg: row.leg as LegName, direction: row.direction as 'in' | 'out', at: row.at, peer: row.peer, line: row.line, message: row.message }));
+  // Stable: each table's lines keep their written order among equal times.
+  return [...old, ...lines].sort((x, y) => x.at.getTime() - y.at.getTime());
+}
+
+/** A line as the event writer stores it in a chunk (the migrated ones have the same fields). */
+interface StoredSipLine {
+  leg: LegName;
+  direction: 'in' | 'out';
+  at: string;
+  peer: string;
+  line: string;
+  message?: string | null;
 }
 
 export function toEngine(row: Rows.Engine): Engine {

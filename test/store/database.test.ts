@@ -39,7 +39,7 @@ describe('ensureDatabase and migrate', () => {
       const tables = await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`);
       assert.deepEqual(
         tables.rows.map((row) => row.table_name),
-        ['_prisma_migrations', 'account', 'api_key', 'button', 'button_call', 'call', 'call_event', 'engine', 'leg', 'outbox', 'sip_message', 'trunk', 'webhook_attempt', 'webhook_delivery', 'webhook_endpoint'],
+        ['_prisma_migrations', 'account', 'api_key', 'button', 'button_call', 'call', 'call_event', 'engine', 'leg', 'outbox', 'sip_log_chunk', 'sip_message', 'trunk', 'webhook_attempt', 'webhook_delivery', 'webhook_endpoint'],
       );
     } finally {
       await client.end();

@@ -230,6 +230,23 @@ describe('EventWriter', () => {
     assert.equal(reported.length, 1);
   });
 
+  it('keeps a call\'s lines of one batch in one row, calls apart, and reads them back in order after the rows of the old table', async () => {
+    const [first, second] = [await newCall(), await newCall()];
+    const at = clock.millis;
+    // A line the previous release wrote, a row per message.
+    await raw.query(`INSERT INTO sip_message (call_id, leg, direction, at, peer, line) VALUES ($1, 'a', 'out', $2, 'udp:192.0.2.10:5060', 'INVITE (old release)')`, [first, new Date(at - 10)]);
+    const line = (callId: string, n: number) => ({ callId, leg: 'a' as const, direction: 'in' as const, at: at + n, peer: 'udp:192.0.2.10:5060', line: `line ${n}` });
+    await Promise.all([store.appendSipLog([line(first, 1), line(second, 1), line(first, 2)]), store.appendSipLog([line(first, 3), line(second, 2)])]);
+    assert.equal(await count('SELECT count(*)::int AS n FROM sip_log_chunk WHERE call_id = $1', [first]), 1, 'one statement, one row a call');
+    assert.equal(await count('SELECT count(*)::int AS n FROM sip_log_chunk WHERE call_id = $1', [second]), 1);
+    await store.appendSipLog([line(first, 4)]);
+    assert.equal(await count('SELECT count(*)::int AS n FROM sip_log_chunk WHERE call_id = $1', [first]), 2, 'a later batch, a new row');
+    assert.deepEqual((await store.sipLog(account.id, first))!.map((m) => m.line), ['INVITE (old release)', 'line 1', 'line 2', 'line 3', 'line 4']);
+    assert.deepEqual((await store.sipLog(account.id, second))!.map((m) => m.line), ['line 1', 'line 2']);
+    await assert.rejects(store.appendSipLog([{ ...line(first, 5), leg: 'c' as never }]), InvalidArgument);
+    await assert.rejects(store.appendSipLog([{ ...line(first, 5), direction: 'sideways' as never }]), InvalidArgument);
+  });
+
   it('appends single SIP lines nobody waits on (the engine\'s path): the whole message kept, text with quotes and CRLFs intact, a lost line reported', async () => {
     const callId = await newCall();
     const at = clock.millis;
