@@ -9,7 +9,9 @@ export interface DeliveryView {
   status: string;
   attempts: number;
   error: string | null;
+  /** The webhook-id. */
   event: string;
+  eventType: string;
 }
 
 /** The call's own events as the receiver answered them with a 2xx, in the order they arrived. */

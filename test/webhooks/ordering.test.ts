@@ -157,6 +157,41 @@ describe('webhooks in order per call', () => {
     assert.deepEqual(await laneKeys(ctd), []);
   });
 
+  test('a delivery done with and retried through the API is sent at once, outside the order, while its call\'s lane is held; the lane keeps its order', { timeout: 60_000 }, async (t) => {
+    const clock = new SimulatedClock();
+    const ctd = await startWebhookService(t, { WEBHOOK_RETRY_DELAYS: '1h' }, { webhookClock: clock.now });
+    const answered = new Map<Received, number>();
+    let failing = false;
+    const receiver = await startReceiver(t, (item) => {
+      const status = failing && item.event.data.sequence === 3 ? 500 : 200;
+      answered.set(item, status);
+      return { status };
+    });
+    await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: receiver.url } });
+    // One claim: the first event's job carries the second and the third, whose retry then holds the lane.
+    await ctd.service.webhooks!.dispatcher.stop();
+    failing = true;
+    const x = await ctd.newCall();
+    await ctd.change(x, 2, 'call.leg.calling', { status: 'calling_a', leg: 'a' });
+    await ctd.change(x, 3, 'call.leg.ringing', { leg: 'a', legStatus: 'ringing', sip: { code: 180, reason: 'Ringing' } });
+    await ctd.change(x, 4, 'call.leg.answered', { leg: 'a', legStatus: 'answered', sip: { code: 200, reason: 'OK' } });
+    assert.equal(await ctd.service.webhooks!.dispatcher.dispatchOnce(), 4);
+    await settledWith(ctd, clock, [x], 4);
+    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2, 3], 'the fourth waits behind the third');
+    const first = (await deliveriesOf(ctd, x)).find((row) => row.eventType === 'call.queued')!;
+    assert.equal((await ctd.api(`/v1/webhook-deliveries/${first.id}/retry`, { method: 'POST' })).status, 202);
+    await receiver.waitFor((got) => got.length >= 4);
+    await settledWith(ctd, clock, [x], 4);
+    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2, 3, 1], 'sent at once; the third keeps its schedule and the fourth still waits');
+    failing = false;
+    await advanceTo(ctd.service.webhooks!.queue, clock, new Date(clock.now().getTime() + 2 * 3_600_000));
+    await receiver.waitFor((got) => deliveredSequences(got, x, answered).length === 5);
+    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2, 3, 1, 3, 4]);
+    await settledWith(ctd, clock, [x], 4);
+    assert.ok((await deliveriesOf(ctd, x)).every((row) => row.status === 'succeeded'));
+    assert.deepEqual(await laneKeys(ctd), []);
+  });
+
   test('a ghost left first in a lane by a dead worker holds the call only until the reconciler finds the delivery behind it overdue', { timeout: 60_000 }, async (t) => {
     const clock = new SimulatedClock();
     const ctd = await startWebhookService(t, {}, { webhookClock: clock.now });
