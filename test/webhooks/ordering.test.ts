@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { DeliveryLanes, laneOf, type DeliveryJob } from '../../src/webhooks/index.js';
 import { deliveredSequences, deliveriesOf, laneKeys, settledWith } from './ordering-helpers.js';
-import { startReceiver, type Received } from './receiver.js';
+import { startReceiver, type Received, type Receiver } from './receiver.js';
 import { advanceTo, SimulatedClock } from './simulated-time.js';
 import { startWebhookService, type WebhookService } from './webhooks-service.js';
 
@@ -64,6 +64,42 @@ async function silentCall(ctd: WebhookService): Promise<string> {
   const leg = (uri: string) => ({ uri, callerId: '<sip:s@example.com>' });
   const created = await ctd.service.store.createCall(ctd.accountId, { a: leg('sip:a@192.0.2.1'), b: leg('sip:b@192.0.2.2'), webhookUrl: null, metadata: {}, queuedEvent: false });
   return created.call.id;
+}
+
+interface HeldCall {
+  ctd: WebhookService;
+  clock: SimulatedClock;
+  receiver: Receiver;
+  role: NonNullable<WebhookService['service']['webhooks']>;
+  callId: string;
+  /** The lane member ahead of the call's two events, with no job to send it. */
+  ahead: DeliveryJob;
+}
+
+/** A call whose two events wait in their lane behind `aheadId`, a member no job will send. */
+async function twoEventsBehind(t: TestContext, aheadId: string): Promise<HeldCall> {
+  const clock = new SimulatedClock();
+  const ctd = await startWebhookService(t, {}, { webhookClock: clock.now });
+  const receiver = await startReceiver(t);
+  const endpoint = await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: receiver.url } });
+  const role = ctd.service.webhooks!;
+  const callId = await silentCall(ctd);
+  const ahead = { ...delivery(callId, 0), endpointId: endpoint.body.id as string, deliveryId: aheadId };
+  assert.deepEqual(await role.lanes.join([ahead]), [true]);
+  await ctd.change(callId, 1, 'call.leg.calling', { status: 'calling_a', leg: 'a' });
+  await ctd.change(callId, 2, 'call.leg.ringing', { leg: 'a', legStatus: 'ringing', sip: { code: 180, reason: 'Ringing' } });
+  await settledWith(ctd, clock, [callId], 2);
+  assert.equal(receiver.received.length, 0, 'held behind the one ahead');
+  return { ctd, clock, receiver, role, callId, ahead };
+}
+
+/** The reconciler gives the call's first event a job; both events then go, in order, and no lane is left. */
+async function reconciledInOrder(held: HeldCall, why: string): Promise<void> {
+  assert.equal(await held.role.dispatcher.reconcile(), 1, why);
+  await held.receiver.waitFor((got) => got.length >= 2);
+  assert.deepEqual(held.receiver.received.map((item) => item.event.data.sequence), [1, 2]);
+  await settledWith(held.ctd, held.clock, [held.callId], 2);
+  assert.deepEqual(await laneKeys(held.ctd), []);
 }
 
 describe('webhooks in order per call', () => {
@@ -193,50 +229,22 @@ describe('webhooks in order per call', () => {
   });
 
   test('a ghost left first in a lane by a dead worker holds the call only until the reconciler finds the delivery behind it overdue', { timeout: 60_000 }, async (t) => {
-    const clock = new SimulatedClock();
-    const ctd = await startWebhookService(t, {}, { webhookClock: clock.now });
-    const receiver = await startReceiver(t);
-    const endpoint = await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: receiver.url } });
-    const role = ctd.service.webhooks!;
     // What a worker killed between its record and leaving the lane leaves, once BullMQ gave up on its job: a member no longer pending (here: none at all).
-    const x = await silentCall(ctd);
-    assert.deepEqual(await role.lanes.join([{ ...delivery(x, 0), endpointId: endpoint.body.id, deliveryId: 'whd_ghost' }]), [true]);
-    await ctd.change(x, 1, 'call.leg.calling', { status: 'calling_a', leg: 'a' });
-    await ctd.change(x, 2, 'call.leg.ringing', { leg: 'a', legStatus: 'ringing', sip: { code: 180, reason: 'Ringing' } });
-    await settledWith(ctd, clock, [x], 2);
-    assert.equal(receiver.received.length, 0, 'held behind the ghost');
-    assert.equal(await role.dispatcher.reconcile(), 0, 'not overdue yet');
-    clock.advance(3 * MINUTE);
-    assert.equal(await role.dispatcher.reconcile(), 1, 'the first event, overdue behind a delivery no longer pending, gets a job');
-    await receiver.waitFor((got) => got.length >= 2);
-    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2]);
-    await settledWith(ctd, clock, [x], 2);
-    assert.deepEqual(await laneKeys(ctd), []);
+    const held = await twoEventsBehind(t, 'whd_ghost');
+    assert.equal(await held.role.dispatcher.reconcile(), 0, 'not overdue yet');
+    held.clock.advance(3 * MINUTE);
+    await reconciledInOrder(held, 'the first event, overdue behind a delivery no longer pending, gets a job');
   });
 
   test('a lane\'s head whose carrier\'s job is gone gets a job of its own from the reconciler, not while that job lives', { timeout: 60_000 }, async (t) => {
-    const clock = new SimulatedClock();
-    const ctd = await startWebhookService(t, {}, { webhookClock: clock.now });
-    const receiver = await startReceiver(t);
-    const endpoint = await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: receiver.url } });
-    const role = ctd.service.webhooks!;
-    const x = await silentCall(ctd);
-    const ahead = { ...delivery(x, 0), endpointId: endpoint.body.id, deliveryId: 'whd_ahead' };
-    assert.deepEqual(await role.lanes.join([ahead]), [true]);
-    await ctd.change(x, 1, 'call.leg.calling', { status: 'calling_a', leg: 'a' });
-    await ctd.change(x, 2, 'call.leg.ringing', { leg: 'a', legStatus: 'ringing', sip: { code: 180, reason: 'Ringing' } });
-    await settledWith(ctd, clock, [x], 2);
+    const held = await twoEventsBehind(t, 'whd_ahead');
     // The one ahead leaves and its job takes the first event; then that job is held up (here: a delayed stand-in).
-    await role.queue.queue.add('deliver', { ...ahead, laneHead: true }, { jobId: 'carrier-alive', delay: 3_600_000 });
-    const handed = await role.lanes.leave(laneOf(ahead)!, 'carrier-alive');
+    await held.role.queue.queue.add('deliver', { ...held.ahead, laneHead: true }, { jobId: 'carrier-alive', delay: 3_600_000 });
+    const handed = await held.role.lanes.leave(laneOf(held.ahead)!, 'carrier-alive');
     assert.equal(handed?.sequence, 1);
-    clock.advance(3 * MINUTE);
-    assert.equal(await role.dispatcher.reconcile(), 0, 'its carrier is alive: it will send it');
-    await role.queue.queue.remove('carrier-alive');
-    assert.equal(await role.dispatcher.reconcile(), 1, 'its carrier is gone');
-    await receiver.waitFor((got) => got.length >= 2);
-    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2]);
-    await settledWith(ctd, clock, [x], 2);
-    assert.deepEqual(await laneKeys(ctd), []);
+    held.clock.advance(3 * MINUTE);
+    assert.equal(await held.role.dispatcher.reconcile(), 0, 'its carrier is alive: it will send it');
+    await held.role.queue.queue.remove('carrier-alive');
+    await reconciledInOrder(held, 'its carrier is gone');
   });
 });
