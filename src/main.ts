@@ -279,12 +279,12 @@ export async function startService(config: Config, logger: Logger = pino({ level
       ...(hooks.webhookClock ? { clock: hooks.webhookClock } : {}),
       onError: (error) => webhookLog.error({ err: error }, 'webhooks role error'),
       worker: {
-        onAttempt: (job, result) => {
+        onAttempt: (job, result, sentBy) => {
           // 2xx delivered; 410 gone (the endpoint is disabled); anything else (or no answer) failed.
           const status = result.status;
           if (status !== null && status >= 200 && status < 300) metrics.observeWebhookDelivery('delivered', Date.now() - job.eventAt);
           else metrics.observeWebhookDelivery(status === 410 ? 'gone' : 'failed');
-          hooks.onWebhookAttempt?.(job, result);
+          hooks.onWebhookAttempt?.(job, result, sentBy);
         },
       },
     });

@@ -28,14 +28,15 @@ export interface DeliveryJob {
   callId?: string | null;
   sequence?: number | null;
   /**
-   * True when the job is known to be first in its lane (dispatched first, or the next attempt of
-   * one that was), so the worker need not ask; otherwise it asks before sending.
+   * True when the job is known to be first in its lane (dispatched first, the next attempt of one
+   * that was, or handed over by the one ahead: delivery-lanes.ts), so the worker need not ask;
+   * otherwise it asks before sending.
    */
   laneHead?: boolean;
   /**
-   * When the attempt is due on the role's clock, epoch ms; absent for a job that waits in its
-   * lane (it is due when released). BullMQ's own delay is what makes it due in production; a
-   * simulated clock makes it due with promoteDue().
+   * When a retry is due on the role's clock, epoch ms (absent for first attempts, due at once).
+   * BullMQ's own delay is what makes it due in production; a simulated clock makes it due with
+   * promoteDue().
    */
   dueAt?: number;
 }
@@ -103,7 +104,12 @@ export class DeliveryQueue {
    * up on (stalled too often: its workers kept dying) is removed, so that it can be added again.
    */
   async has(deliveryId: string, attempt: number): Promise<boolean> {
-    const job = await this.queue.getJob(deliveryJobId(deliveryId, attempt));
+    return this.hasJob(deliveryJobId(deliveryId, attempt));
+  }
+
+  /** As has(), by job id (a job carrying a lane's run: delivery-lanes.ts). */
+  async hasJob(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
     if (job === undefined) return false;
     const state = await job.getState();
     if (state !== 'failed' && state !== 'completed' && state !== 'unknown') return true;
@@ -117,7 +123,7 @@ export class DeliveryQueue {
   }
 
   /** As promote(), by job id; false when the job is not delayed (already running, done, or not added yet). */
-  async promoteJob(jobId: string): Promise<boolean> {
+  private async promoteJob(jobId: string): Promise<boolean> {
     const job = await this.queue.getJob(jobId);
     if (!job) return false;
     try {
@@ -132,8 +138,8 @@ export class DeliveryQueue {
   /**
    * Makes due every delayed attempt whose time (`dueAt`, on the role's clock) has come by `now`:
    * what BullMQ's timer does by itself on the wall clock, for a clock that is not the wall clock
-   * (a test's simulated hour). Jobs waiting in their lane have no `dueAt` and stay. Returns how
-   * many it promoted.
+   * (a test's simulated hour). Jobs with no `dueAt` (a first attempt backing off for the throttle)
+   * are left to BullMQ's timer. Returns how many it promoted.
    */
   async promoteDue(now: Date): Promise<number> {
     let promoted = 0;
@@ -143,7 +149,7 @@ export class DeliveryQueue {
     return promoted;
   }
 
-  /** The earliest `dueAt` among delayed attempts (lane waiters excluded); null when none. */
+  /** The earliest `dueAt` among delayed attempts; null when none. */
   async nextDueAt(): Promise<Date | null> {
     let earliest: number | null = null;
     for (const job of await this.delayed()) if (job.data.dueAt !== undefined && (earliest === null || job.data.dueAt < earliest)) earliest = job.data.dueAt;

@@ -11,8 +11,11 @@
  * was recorded sends that attempt again (same `webhook-id`, so receivers drop the repeat).
  *
  * And ordered per call per destination: a call event's delivery is sent only while it is first
- * in its lane (delivery-lanes.ts); one that is not waits, parked, until the one ahead is done
- * with (delivered or failed for good), which then releases it.
+ * in its lane (delivery-lanes.ts); the ones behind wait in the lane, with no job of their own.
+ * When a delivery is done with for good (delivered, or failed for good), the job that sent it
+ * takes the next of its lane and sends it too, and so on: one job carries the lane's run, each
+ * delivery still recorded, throttled, guarded and signed on its own. A delivery to be retried
+ * ends the run; its next attempt (a delayed job) takes it up again.
  *
  * Scheduling time comes from `clock` (the retry schedule, the attempt's record, the 5-day rule),
  * so a test can move it an hour on and make the attempts due then (DeliveryQueue.promoteDue); the
@@ -21,7 +24,7 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { newWebhookEventId, type Store, type WebhookEndpoint } from '../store/index.js';
-import type { DeliveryLanes, LaneMember } from './delivery-lanes.js';
+import { laneOf, type DeliveryLanes, type LaneMember } from './delivery-lanes.js';
 import { deliveryJobId, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
 import type { Dispatcher } from './dispatcher.js';
 import { DestinationRefused } from './errors.js';
@@ -53,8 +56,8 @@ export interface DeliveryWorkerOptions {
   /** A job that found its receiver's slots taken comes back after this long (± half), ms. Default 100. */
   throttleDelayMs?: number;
   clock?: () => Date;
-  /** Sees every attempt (tests, benchmarks). */
-  onAttempt?: (job: DeliveryJob, result: SendResult) => void;
+  /** Sees every attempt (tests, benchmarks), with the id of the BullMQ job that sent it. */
+  onAttempt?: (job: DeliveryJob, result: SendResult, sentBy: string) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -113,56 +116,60 @@ export class DeliveryWorker {
   }
 
   private async process(job: Job<DeliveryJob>, token: string | undefined): Promise<void> {
-    const data = job.data;
-    const lane = laneOf(data, job.id ?? deliveryJobId(data.deliveryId, data.attempt));
-    if (lane !== null && data.laneHead !== true) await this.waitForTurn(job, token, lane);
+    for (let data: DeliveryJob | null = job.data; data !== null; ) {
+      const next = await this.deliver(job, token, data);
+      // Written down before it is sent, so that this job started again (its worker died, or it
+      // backs off for the throttle) resumes the run there.
+      if (next !== null) await job.updateData(next);
+      data = next;
+    }
+  }
+
+  /** One delivery, by the job `job`; returns the next one this job is to send (its lane's next), or null. */
+  private async deliver(job: Job<DeliveryJob>, token: string | undefined, data: DeliveryJob): Promise<DeliveryJob | null> {
+    const carrier = job.id ?? deliveryJobId(data.deliveryId, data.attempt);
+    const lane = laneOf(data);
+    if (lane !== null && data.laneHead !== true) {
+      const turn = await this.takeTurn(carrier, lane, data);
+      if (turn === null || turn.deliveryId !== data.deliveryId) return turn;
+    }
     const target = await this.target(data);
     if (target === null) {
       // The endpoint was deleted, and its deliveries with it.
-      await this.leaveLane(lane);
-      return;
+      return this.leaveLane(lane, carrier);
     }
     if (!target.enabled) {
       await this.record(data, { status: null, body: null, latencyMs: 0, error: 'endpoint disabled: not sent' }, target.url, 'failed', null);
-      await this.leaveLane(lane);
-      return;
+      return this.leaveLane(lane, carrier);
     }
     const result = await this.sendThrottled(job, token, data, target);
-    await this.settle(data, target, result.at, result.result, lane);
+    return this.settle(data, target, result.at, result.result, lane, carrier);
   }
 
   /**
-   * Returns when the delivery is first in its lane. Otherwise the job is parked (delayed, with no
-   * `dueAt`: it is due when released, or after the lanes' recheck period to ask again) and this
-   * throws DelayedError. A delivery ahead that is no longer pending in PostgreSQL is a ghost (its
-   * worker died between the record and leaving the lane): it is taken out and we ask again.
+   * For a job not known to be first in its lane: its own delivery when it is first; null when it
+   * waits behind another (with its data in the lane: the run reaches it in turn); or the delivery
+   * this job must carry instead, handed over when it took a ghost out of the lane. A ghost is a
+   * delivery ahead no longer pending in PostgreSQL (its worker died between the record and
+   * leaving, and its job is gone).
    */
-  private async waitForTurn(job: Job<DeliveryJob>, token: string | undefined, lane: LaneMember): Promise<void> {
-    const { lanes, queue, store } = this.options;
-    for (let ghosts = 0; ; ghosts++) {
-      const verdict = await lanes.enter(lane);
-      if (verdict.first) return;
-      if (ghosts >= 3) break;
+  private async takeTurn(carrier: string, lane: LaneMember, data: DeliveryJob): Promise<DeliveryJob | null> {
+    const { lanes, store } = this.options;
+    for (let ghosts = 0; ghosts < 3; ghosts++) {
+      const verdict = await lanes.enter(lane, data);
+      if (verdict.first) return data;
       const [ahead] = await store.webhookDeliveries.deliveries([verdict.behind]);
-      if (ahead !== undefined && ahead.status === 'pending') break;
-      const next = await lanes.leave({ ...lane, deliveryId: verdict.behind });
-      if (next !== null && next !== lane.jobId) await queue.promoteJob(next);
+      if (ahead !== undefined && ahead.status === 'pending') return null;
+      const next = await lanes.leave({ ...lane, deliveryId: verdict.behind }, carrier);
+      if (next !== null) return next;
     }
-    const { dueAt: _dueAt, ...parked } = job.data;
-    await job.updateData(parked);
-    await job.moveToDelayed(Date.now() + lanes.recheckMs, token);
-    // The one ahead may have left between our enter and the move (its release found us still
-    // active and could not promote us): look again now that we are delayed.
-    const [first] = await lanes.first([lane]);
-    if (first) await queue.promoteJob(lane.jobId);
-    throw new DelayedError();
+    return null;
   }
 
-  /** The delivery is done with: the next of its lane, if one waits, is released. */
-  private async leaveLane(lane: LaneMember | null): Promise<void> {
-    if (lane === null) return;
-    const next = await this.options.lanes.leave(lane);
-    if (next !== null) await this.options.queue.promoteJob(next);
+  /** The delivery is done with: the next of its lane, if it waits with no job of its own, is this job's to send. */
+  private async leaveLane(lane: LaneMember | null, carrier: string): Promise<DeliveryJob | null> {
+    if (lane === null) return null;
+    return this.options.lanes.leave(lane, carrier);
   }
 
   /**
@@ -215,10 +222,10 @@ export class DeliveryWorker {
     }
   }
 
-  /** What the attempt's outcome means: the record, the next attempt, the endpoint's health. */
-  private async settle(data: DeliveryJob, target: Target, at: Date, result: SendResult, lane: LaneMember | null): Promise<void> {
+  /** What the attempt's outcome means: the record, the next attempt, the endpoint's health; then the lane's next for `carrier`, if any. */
+  private async settle(data: DeliveryJob, target: Target, at: Date, result: SendResult, lane: LaneMember | null, carrier: string): Promise<DeliveryJob | null> {
     const { schedule } = this.options;
-    this.options.onAttempt?.(data, result);
+    this.options.onAttempt?.(data, result, carrier);
     const verdict = schedule.verdict(data.attempt, result.status, at);
     await this.record(data, result, target.url, verdict.kind === 'retry' ? 'pending' : verdict.kind, verdict.kind === 'retry' ? verdict.at : null);
     if (verdict.kind === 'retry') {
@@ -227,9 +234,9 @@ export class DeliveryWorker {
       await this.options.queue.add([{ job: next, delayMs: verdict.at.getTime() - this.clock().getTime() }]);
     }
     await this.endpointHealth(data, target, at, result, verdict.kind === 'succeeded');
-    // Done with for good: release the next of the lane, after the endpoint's health is settled
-    // (an endpoint disabled just now must not see the released deliveries sent to it).
-    if (verdict.kind !== 'retry') await this.leaveLane(lane);
+    // Done with for good: on to the next of the lane, after the endpoint's health is settled
+    // (an endpoint disabled just now must not see the deliveries behind sent to it).
+    return verdict.kind === 'retry' ? null : this.leaveLane(lane, carrier);
   }
 
   private async endpointHealth(data: DeliveryJob, target: Target, at: Date, result: SendResult, succeeded: boolean): Promise<void> {
@@ -330,11 +337,3 @@ export class DeliveryWorker {
     }
   }
 }
-
-/** The lane of a call event's delivery; null for other events (not ordered). */
-export function laneOf(data: DeliveryJob, jobId: string): LaneMember | null {
-  if (data.callId == null || data.sequence == null) return null;
-  return { target: data.endpointId ?? 'call', callId: data.callId, sequence: data.sequence, deliveryId: data.deliveryId, jobId };
-}
-
-export { deliveryJobId };

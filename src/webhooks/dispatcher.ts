@@ -7,17 +7,18 @@
  * While Redis is down the jobs cannot be added, the outbox rows stay, and they are handed over
  * when it is back.
  *
- * Each call event's delivery joins its lane (delivery-lanes.ts) before its job is added: the
- * first of a lane is due at once, the others are added parked, to be released in sequence order.
- * This process's claims join their lanes in the order they were claimed, so that a call whose
- * events straddle two claims in flight keeps its order.
+ * Each call event's delivery joins its lane (delivery-lanes.ts) before any job is added: the
+ * first of a lane gets a job, due at once; the others get none and wait in the lane, to be sent
+ * in sequence order by the job of the one ahead. This process's claims join their lanes in the
+ * order they were claimed, so that a call whose events straddle two claims in flight keeps its
+ * order.
  *
  * It also reconciles: a pending delivery long overdue whose job is not in Redis (Redis lost its
- * data) gets its job again.
+ * data), and that no live job is carrying, gets its job again.
  */
 import { deliveryId, deliveryTarget, type CallEventRecord, type NewWebhookDelivery, type PendingWebhookDelivery, type Store } from '../store/index.js';
-import type { DeliveryLanes, LaneMember } from './delivery-lanes.js';
-import { deliveryJobId, jobFor, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
+import { laneOf, type DeliveryLanes, type LaneMember } from './delivery-lanes.js';
+import { jobFor, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
 import { callEventBody, subscribes } from './event-body.js';
 
 export interface DispatcherOptions {
@@ -161,30 +162,17 @@ export class Dispatcher {
     this.counts.deliveries += pending.length;
   }
 
-  /** The first attempts: a call event's joins its lane, and is due at once when first there, parked otherwise. */
+  /** The first attempts: a call event's joins its lane, and gets a job only when first there. */
   private async addFirstAttempts(pending: readonly PendingWebhookDelivery[], turn?: { before: Promise<void>; joined: () => void }): Promise<void> {
     const { lanes, queue } = this.options;
     const jobs = pending.map((delivery) => jobFor(delivery, 1));
-    const members: LaneMember[] = [];
-    const inLane: DeliveryJob[] = [];
-    for (const job of jobs) {
-      if (job.callId == null || job.sequence == null) continue;
-      members.push({ target: job.endpointId ?? 'call', callId: job.callId, sequence: job.sequence, deliveryId: job.deliveryId, jobId: deliveryJobId(job.deliveryId, 1) });
-      inLane.push(job);
-    }
+    const inLane = jobs.filter((job) => laneOf(job) !== null);
     if (turn) await turn.before;
-    const first = await lanes.join(members);
+    const first = await lanes.join(inLane);
     turn?.joined();
-    const parked: LaneMember[] = [];
-    inLane.forEach((job, index) => {
-      if (first[index]) job.laneHead = true;
-      else parked.push(members[index]!);
-    });
-    await queue.add(jobs.map((job) => (job.callId != null && job.sequence != null && !job.laneHead ? { job, delayMs: lanes.recheckMs } : { job })));
-    if (parked.length === 0) return;
-    // The one ahead may have left before the parked job existed (its release could not promote it).
-    const now = await lanes.first(parked);
-    for (const [index, member] of parked.entries()) if (now[index]) await queue.promoteJob(member.jobId);
+    const waiting = new Set(inLane.filter((_, index) => !first[index]));
+    for (const job of inLane) if (!waiting.has(job)) job.laneHead = true;
+    await queue.add(jobs.filter((job) => !waiting.has(job)).map((job) => ({ job })));
   }
 
   /**
@@ -205,8 +193,9 @@ export class Dispatcher {
     const { store, queue } = this.options;
     const now = (this.options.clock ?? (() => new Date()))();
     const overdue = await store.webhookDeliveries.overdueDeliveries(new Date(now.getTime() - (this.options.overdueAfterMs ?? 60_000)), 500);
-    const absent: PendingWebhookDelivery[] = [];
-    for (const delivery of overdue) if (!(await queue.has(delivery.id, delivery.attempts + 1))) absent.push(delivery);
+    const jobless: PendingWebhookDelivery[] = [];
+    for (const delivery of overdue) if (!(await queue.has(delivery.id, delivery.attempts + 1))) jobless.push(delivery);
+    const absent = await this.uncarried(jobless);
     // As above: re-read after seeing the job absent, and requeue only what did not move meanwhile.
     const rows = new Map((await store.webhookDeliveries.deliveries(absent.map((delivery) => delivery.id))).map((row) => [row.id, row]));
     const lost: { job: DeliveryJob }[] = [];
@@ -217,6 +206,28 @@ export class Dispatcher {
     await queue.add(lost);
     this.counts.requeued += lost.length;
     return lost.length;
+  }
+
+  /**
+   * Of call events' deliveries with no job of their own, those no live job is carrying (a lane's
+   * head waiting for the job that sent the one before it: delivery-lanes.ts). A carrier whose job
+   * is gone (BullMQ gave up on it) leaves its lane's head to the reconciler.
+   */
+  private async uncarried(deliveries: readonly PendingWebhookDelivery[]): Promise<PendingWebhookDelivery[]> {
+    const { lanes, queue } = this.options;
+    const inLane: Array<{ delivery: PendingWebhookDelivery; member: LaneMember }> = [];
+    const uncarried: PendingWebhookDelivery[] = [];
+    for (const delivery of deliveries) {
+      const member = laneOf(jobFor(delivery, delivery.attempts + 1));
+      if (member === null) uncarried.push(delivery);
+      else inLane.push({ delivery, member });
+    }
+    const carriers = await lanes.carriers(inLane.map(({ member }) => member));
+    for (const [index, { delivery }] of inLane.entries()) {
+      const carrier = carriers[index];
+      if (carrier == null || !(await queue.hasJob(carrier))) uncarried.push(delivery);
+    }
+    return uncarried;
   }
 
   private async run(): Promise<void> {

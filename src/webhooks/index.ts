@@ -3,7 +3,7 @@ export { WebhooksRole, WebhookCommands, type WebhookSettings, type WebhooksRoleO
 export { DeliveryQueue, DEFAULT_WEBHOOK_QUEUE, deliveryJobId, type DeliveryJob } from './delivery-queue.js';
 export { Dispatcher, type DispatcherOptions, type DispatcherStats } from './dispatcher.js';
 export { DeliveryWorker, type DeliveryWorkerOptions } from './delivery-worker.js';
-export { DeliveryLanes, type DeliveryLanesOptions, type LaneMember, type EnterVerdict } from './delivery-lanes.js';
+export { DeliveryLanes, laneOf, type DeliveryLanesOptions, type LaneMember, type EnterVerdict } from './delivery-lanes.js';
 export { EndpointThrottle, type ThrottleOptions } from './endpoint-throttle.js';
 export { HttpSender, type SendResult, type SenderOptions } from './http-sender.js';
 export { RetrySchedule, DEFAULT_RETRY_DELAYS_MS, DEFAULT_DISABLE_AFTER_MS, parseDelays, type AttemptVerdict, type RetryScheduleOptions } from './retry-schedule.js';

@@ -36,8 +36,6 @@ export interface WebhookSettings {
   disableAfterMs: number;
   /** How often to look for pending deliveries whose job Redis lost (overdue by twice this), ms. Default 30000. */
   reconcileMs?: number;
-  /** A delivery waiting behind an earlier one of its call asks again after this long if it was not released, ms. Default 60000. */
-  laneRecheckMs?: number;
 }
 
 export interface WebhooksRoleOptions {
@@ -73,7 +71,6 @@ export class WebhooksRole {
       keyPrefix: `${settings.queuePrefix ?? 'bull'}:${settings.queueName}:lane:`,
       // Only a guard against leaks: outlasts a whole schedule twice, and each step renews it.
       ttlMs: 2 * settings.retryDelaysMs.reduce((sum, delay) => sum + delay, 0) + 86_400_000,
-      ...(settings.laneRecheckMs !== undefined ? { recheckMs: settings.laneRecheckMs } : {}),
     });
     this.dispatcher = new Dispatcher({ store, queue: this.queue, lanes: this.lanes, clock, reconcileEveryMs: reconcileMs, overdueAfterMs: 2 * reconcileMs, ...options.dispatcher, ...(options.onError ? { onError: options.onError } : {}) });
     this.sender = new HttpSender({ timeoutMs: settings.timeoutMs, maxSocketsPerHost: Math.max(settings.endpointConcurrency, 1) });
@@ -142,8 +139,10 @@ export class WebhookCommands {
 
   /**
    * Sends a delivery again now: its scheduled retry is brought forward, or (succeeded or given
-   * up) a new attempt is added. The same body and webhook-id, so a receiver that has it already
-   * can tell.
+   * up) a new attempt is added, outside its call's order (it left its lane when it was done with;
+   * joining again would put it ahead of the call's later events still on their way). One waiting
+   * in its lane keeps waiting for its turn. The same body and webhook-id, so a receiver that has
+   * it already can tell.
    */
   async retry(accountId: string, deliveryId: string): Promise<void> {
     const found = await this.store.webhookEndpoints.getWebhookDelivery(accountId, deliveryId);
@@ -156,6 +155,8 @@ export class WebhookCommands {
     if (found.status === 'pending' && (await this.queue.promote(deliveryId, next))) return;
     await this.store.webhookDeliveries.reopenDelivery(deliveryId);
     const [delivery] = await this.store.webhookDeliveries.deliveries([deliveryId]);
-    await this.queue.add([{ job: jobFor(delivery!, next) }]);
+    const job = jobFor(delivery!, next);
+    if (found.status !== 'pending') job.sequence = null;
+    await this.queue.add([{ job }]);
   }
 }

@@ -2,23 +2,20 @@
  * Order per call per destination (delivery-lanes.ts), on real Redis and PostgreSQL, with the
  * webhooks role on a simulated clock: a call's later events wait while an earlier one is being
  * retried, other calls are not held up, and a delivery done with for good (delivered, failed,
- * 410, or a ghost left by a dead worker) releases the ones behind it.
+ * 410, or a ghost left by a dead worker) releases the ones behind it. Runs (one job sending a
+ * lane's deliveries one after another) are tested in lane-runs.test.ts.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
-import { DeliveryLanes, type LaneMember } from '../../src/webhooks/index.js';
-import { startReceiver, type Received } from './receiver.js';
-import { advanceTo, SimulatedClock, waitUntilSettled } from './simulated-time.js';
+import { DeliveryLanes, laneOf, type DeliveryJob } from '../../src/webhooks/index.js';
+import { deliveredSequences, deliveriesOf, laneKeys, settledWith } from './ordering-helpers.js';
+import { startReceiver, type Received, type Receiver } from './receiver.js';
+import { advanceTo, SimulatedClock } from './simulated-time.js';
 import { startWebhookService, type WebhookService } from './webhooks-service.js';
 
 const MINUTE = 60_000;
-
-/** The call's own events as the receiver answered them with a 2xx, in the order they arrived. */
-function deliveredSequences(received: Received[], callId: string, answered: Map<Received, number>): number[] {
-  return received.filter((item) => item.event.data.call.id === callId && (answered.get(item) ?? 0) < 300).map((item) => item.event.data.sequence as number);
-}
 
 async function threeEvents(ctd: WebhookService): Promise<string> {
   const id = await ctd.newCall();
@@ -27,40 +24,13 @@ async function threeEvents(ctd: WebhookService): Promise<string> {
   return id;
 }
 
-async function deliveriesOf(ctd: WebhookService, callId: string): Promise<{ id: string; status: string; attempts: number; error: string | null; event: string }[]> {
-  const rows = (await ctd.api(`/v1/calls/${callId}/webhook-deliveries`)).body.data as { id: string; status: string; attempts: number; error: string | null; event: string }[];
-  return rows;
-}
-
-/** Until the outbox is empty, the calls have `deliveries` deliveries in all, and the queue has done what is due. */
-async function settledWith(ctd: WebhookService, clock: SimulatedClock, callIds: string[], deliveries: number): Promise<void> {
-  await waitUntilSettled(ctd.service.webhooks!.queue, clock, async () => {
-    if ((await ctd.service.store.outbox.outboxDepth()) > 0) return false;
-    let n = 0;
-    for (const id of callIds) n += (await deliveriesOf(ctd, id)).length;
-    return n >= deliveries;
-  });
-}
-
-async function laneKeys(ctd: WebhookService): Promise<string[]> {
-  const queue = ctd.service.webhooks!.queue;
-  const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
-  try {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${queue.prefix}:${queue.name}:lane:*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...found);
-    } while (cursor !== '0');
-    return keys;
-  } finally {
-    redis.disconnect();
-  }
+/** A call event's first attempt to endpoint whe_1, as the dispatcher makes it. */
+function delivery(callId: string, sequence: number): DeliveryJob {
+  return { deliveryId: `whd_${callId}_${sequence}`, attempt: 1, accountId: 'acc_1', endpointId: 'whe_1', url: null, eventId: `evt_${callId}_${sequence}`, eventAt: 0, body: `{"sequence":${sequence}}`, callId, sequence };
 }
 
 describe('delivery lanes (Redis)', () => {
-  test('the first of a lane goes, the others are parked and released one by one in sequence order; lanes of other calls are apart', async (t) => {
+  test('the first of a lane gets a job, the others wait in it and are handed one by one, in sequence order, to the job leaving before them; lanes of other calls are apart', async (t) => {
     const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
     const prefix = `lanes-test-${randomBytes(4).toString('hex')}:`;
     t.after(async () => {
@@ -69,20 +39,68 @@ describe('delivery lanes (Redis)', () => {
       redis.disconnect();
     });
     const lanes = new DeliveryLanes(redis, { keyPrefix: prefix, ttlMs: 60_000 });
-    const member = (callId: string, sequence: number): LaneMember => ({ target: 'whe_1', callId, sequence, deliveryId: `whd_${callId}_${sequence}`, jobId: `whd_${callId}_${sequence}-1` });
+    const member = (job: DeliveryJob) => laneOf(job)!;
+    const [x1, x2, x3, y5] = [delivery('x', 1), delivery('x', 2), delivery('x', 3), delivery('y', 5)];
     // Joined out of order, in one batch: ranked by sequence all the same.
-    assert.deepEqual(await lanes.join([member('x', 2), member('x', 1), member('y', 5), member('x', 3)]), [false, true, true, false]);
-    assert.deepEqual(await lanes.enter(member('x', 3)), { first: false, behind: 'whd_x_1' });
-    assert.deepEqual(await lanes.enter(member('x', 1)), { first: true });
-    assert.deepEqual(await lanes.first([member('x', 1), member('x', 2), member('y', 5)]), [true, false, true]);
-    assert.equal(await lanes.leave(member('x', 1)), 'whd_x_2-1', 'the next one, parked, is released');
-    assert.deepEqual(await lanes.enter(member('x', 2)), { first: true });
-    assert.equal(await lanes.leave(member('x', 2)), 'whd_x_3-1');
-    assert.equal(await lanes.leave(member('x', 3)), null, 'the last leaves nothing to release');
-    assert.equal(await lanes.leave(member('y', 5)), null);
+    assert.deepEqual(await lanes.join([x2, x1, y5, x3]), [false, true, true, false]);
+    assert.deepEqual(await lanes.join([x2]), [false], 'joining again (a claim redone) gives a waiting delivery no job');
+    // A job of x3's own (re-added by the reconciler, say) asks: it waits.
+    assert.deepEqual(await lanes.enter(member(x3), { ...x3, attempt: 2 }), { first: false, behind: 'whd_x_1' });
+    assert.deepEqual(await lanes.carriers([member(x1), member(x2), member(x3)]), [null, null, null], 'nobody carries a delivery with a job of its own, nor one not yet first');
+    assert.deepEqual(await lanes.leave(member(x1), 'job-a'), { ...x2, laneHead: true }, 'the next one is handed to the job leaving');
+    assert.deepEqual(await lanes.carriers([member(x2), member(x3)]), ['job-a', null]);
+    assert.deepEqual(await lanes.join([x2]), [false], 'nor does one being carried');
+    assert.deepEqual(await lanes.leave(member(x2), 'job-a'), { ...x3, attempt: 2, laneHead: true }, 'the data its own job left there');
+    assert.equal(await lanes.leave(member(x2), 'job-b'), null, 'another job leaving it again (a second sender) is handed nothing');
+    assert.deepEqual(await lanes.leave(member(x2), 'job-a'), { ...x3, attempt: 2, laneHead: true }, 'its carrier, started again and leaving it again, carries on');
+    assert.equal(await lanes.leave(member(x3), 'job-a'), null, 'the last leaves nothing to hand over');
+    assert.equal(await lanes.leave(member(y5), 'job-y'), null);
     assert.deepEqual(await redis.keys(`${prefix}*`), [], 'an empty lane leaves no key behind');
   });
 });
+
+/** A call with no event yet (the test writes them from sequence 1). */
+async function silentCall(ctd: WebhookService): Promise<string> {
+  const leg = (uri: string) => ({ uri, callerId: '<sip:s@example.com>' });
+  const created = await ctd.service.store.createCall(ctd.accountId, { a: leg('sip:a@192.0.2.1'), b: leg('sip:b@192.0.2.2'), webhookUrl: null, metadata: {}, queuedEvent: false });
+  return created.call.id;
+}
+
+interface HeldCall {
+  ctd: WebhookService;
+  clock: SimulatedClock;
+  receiver: Receiver;
+  role: NonNullable<WebhookService['service']['webhooks']>;
+  callId: string;
+  /** The lane member ahead of the call's two events, with no job to send it. */
+  ahead: DeliveryJob;
+}
+
+/** A call whose two events wait in their lane behind `aheadId`, a member no job will send. */
+async function twoEventsBehind(t: TestContext, aheadId: string): Promise<HeldCall> {
+  const clock = new SimulatedClock();
+  const ctd = await startWebhookService(t, {}, { webhookClock: clock.now });
+  const receiver = await startReceiver(t);
+  const endpoint = await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: receiver.url } });
+  const role = ctd.service.webhooks!;
+  const callId = await silentCall(ctd);
+  const ahead = { ...delivery(callId, 0), endpointId: endpoint.body.id as string, deliveryId: aheadId };
+  assert.deepEqual(await role.lanes.join([ahead]), [true]);
+  await ctd.change(callId, 1, 'call.leg.calling', { status: 'calling_a', leg: 'a' });
+  await ctd.change(callId, 2, 'call.leg.ringing', { leg: 'a', legStatus: 'ringing', sip: { code: 180, reason: 'Ringing' } });
+  await settledWith(ctd, clock, [callId], 2);
+  assert.equal(receiver.received.length, 0, 'held behind the one ahead');
+  return { ctd, clock, receiver, role, callId, ahead };
+}
+
+/** The reconciler gives the call's first event a job; both events then go, in order, and no lane is left. */
+async function reconciledInOrder(held: HeldCall, why: string): Promise<void> {
+  assert.equal(await held.role.dispatcher.reconcile(), 1, why);
+  await held.receiver.waitFor((got) => got.length >= 2);
+  assert.deepEqual(held.receiver.received.map((item) => item.event.data.sequence), [1, 2]);
+  await settledWith(held.ctd, held.clock, [held.callId], 2);
+  assert.deepEqual(await laneKeys(held.ctd), []);
+}
 
 describe('webhooks in order per call', () => {
   test('a call\'s later events wait while its first is retried, another call\'s are not held up, and they follow in order once it is delivered', { timeout: 60_000 }, async (t) => {
@@ -175,26 +193,58 @@ describe('webhooks in order per call', () => {
     assert.deepEqual(await laneKeys(ctd), []);
   });
 
-  test('a ghost left first in a lane by a dead worker holds the call only until the one behind asks again', { timeout: 60_000 }, async (t) => {
+  test('a delivery done with and retried through the API is sent at once, outside the order, while its call\'s lane is held; the lane keeps its order', { timeout: 60_000 }, async (t) => {
     const clock = new SimulatedClock();
-    const ctd = await startWebhookService(t, {}, { webhookClock: clock.now });
-    const receiver = await startReceiver(t);
-    const endpoint = await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: receiver.url } });
-    const role = ctd.service.webhooks!;
-    // What a worker killed between its record and leaving the lane leaves: a member no longer pending (here: none at all).
-    const x = await ctd.service.store.createCall(ctd.accountId, { a: { uri: 'sip:a@192.0.2.1', callerId: '<sip:s@example.com>' }, b: { uri: 'sip:b@192.0.2.2', callerId: '<sip:s@example.com>' }, webhookUrl: null, metadata: {}, queuedEvent: false });
-    const ghost: LaneMember = { target: endpoint.body.id, callId: x.call.id, sequence: 0, deliveryId: 'whd_ghost', jobId: 'whd_ghost-1' };
-    assert.deepEqual(await role.lanes.join([ghost]), [true]);
-    await ctd.change(x.call.id, 1, 'call.leg.calling', { status: 'calling_a', leg: 'a' });
-    await ctd.change(x.call.id, 2, 'call.leg.ringing', { leg: 'a', legStatus: 'ringing', sip: { code: 180, reason: 'Ringing' } });
-    await settledWith(ctd, clock, [x.call.id], 2);
-    assert.equal(receiver.received.length, 0, 'held behind the ghost');
-    // Its recheck comes (BullMQ's timer, lanes' recheckMs later): here at once.
-    const [first] = await ctd.service.store.webhookDeliveries.overdueDeliveries(new Date(Date.now() + 3_600_000), 10).then((rows) => rows.filter((row) => row.sequence === 1));
-    assert.ok(await role.queue.promote(first!.id, 1), 'the first event waits parked');
-    await receiver.waitFor((got) => got.length >= 2);
-    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2]);
-    await settledWith(ctd, clock, [x.call.id], 2);
+    const ctd = await startWebhookService(t, { WEBHOOK_RETRY_DELAYS: '1h' }, { webhookClock: clock.now });
+    const answered = new Map<Received, number>();
+    let failing = false;
+    const receiver = await startReceiver(t, (item) => {
+      const status = failing && item.event.data.sequence === 3 ? 500 : 200;
+      answered.set(item, status);
+      return { status };
+    });
+    await ctd.api('/v1/webhook-endpoints', { method: 'POST', body: { url: receiver.url } });
+    // One claim: the first event's job carries the second and the third, whose retry then holds the lane.
+    await ctd.service.webhooks!.dispatcher.stop();
+    failing = true;
+    const x = await ctd.newCall();
+    await ctd.change(x, 2, 'call.leg.calling', { status: 'calling_a', leg: 'a' });
+    await ctd.change(x, 3, 'call.leg.ringing', { leg: 'a', legStatus: 'ringing', sip: { code: 180, reason: 'Ringing' } });
+    await ctd.change(x, 4, 'call.leg.answered', { leg: 'a', legStatus: 'answered', sip: { code: 200, reason: 'OK' } });
+    assert.equal(await ctd.service.webhooks!.dispatcher.dispatchOnce(), 4);
+    await settledWith(ctd, clock, [x], 4);
+    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2, 3], 'the fourth waits behind the third');
+    const first = (await deliveriesOf(ctd, x)).find((row) => row.eventType === 'call.queued')!;
+    assert.equal((await ctd.api(`/v1/webhook-deliveries/${first.id}/retry`, { method: 'POST' })).status, 202);
+    await receiver.waitFor((got) => got.length >= 4);
+    await settledWith(ctd, clock, [x], 4);
+    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2, 3, 1], 'sent at once; the third keeps its schedule and the fourth still waits');
+    failing = false;
+    await advanceTo(ctd.service.webhooks!.queue, clock, new Date(clock.now().getTime() + 2 * 3_600_000));
+    await receiver.waitFor((got) => deliveredSequences(got, x, answered).length === 5);
+    assert.deepEqual(receiver.received.map((item) => item.event.data.sequence), [1, 2, 3, 1, 3, 4]);
+    await settledWith(ctd, clock, [x], 4);
+    assert.ok((await deliveriesOf(ctd, x)).every((row) => row.status === 'succeeded'));
     assert.deepEqual(await laneKeys(ctd), []);
+  });
+
+  test('a ghost left first in a lane by a dead worker holds the call only until the reconciler finds the delivery behind it overdue', { timeout: 60_000 }, async (t) => {
+    // What a worker killed between its record and leaving the lane leaves, once BullMQ gave up on its job: a member no longer pending (here: none at all).
+    const held = await twoEventsBehind(t, 'whd_ghost');
+    assert.equal(await held.role.dispatcher.reconcile(), 0, 'not overdue yet');
+    held.clock.advance(3 * MINUTE);
+    await reconciledInOrder(held, 'the first event, overdue behind a delivery no longer pending, gets a job');
+  });
+
+  test('a lane\'s head whose carrier\'s job is gone gets a job of its own from the reconciler, not while that job lives', { timeout: 60_000 }, async (t) => {
+    const held = await twoEventsBehind(t, 'whd_ahead');
+    // The one ahead leaves and its job takes the first event; then that job is held up (here: a delayed stand-in).
+    await held.role.queue.queue.add('deliver', { ...held.ahead, laneHead: true }, { jobId: 'carrier-alive', delay: 3_600_000 });
+    const handed = await held.role.lanes.leave(laneOf(held.ahead)!, 'carrier-alive');
+    assert.equal(handed?.sequence, 1);
+    held.clock.advance(3 * MINUTE);
+    assert.equal(await held.role.dispatcher.reconcile(), 0, 'its carrier is alive: it will send it');
+    await held.role.queue.queue.remove('carrier-alive');
+    await reconciledInOrder(held, 'its carrier is gone');
   });
 });

@@ -25,7 +25,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * Until nothing of the queue is waiting or running and no delayed attempt is due on the clock
- * (jobs parked in their lane, with no `dueAt`, do not count: they wait for a release), and
+ * (deliveries waiting in their lane have no job: they go when the one ahead is done), and
  * `alsoDone` (the outbox drained, say) holds. Bounded. Meanwhile it makes due what comes due on
  * the simulated clock (which runs on with the wall clock): BullMQ's own timer would fire such a
  * job only at its wall-clock time, later by every jump made since it was scheduled.
