@@ -13,7 +13,7 @@ export {
 export type { BatchQueueStats } from './batch-queue.js';
 export type { CreatedCall } from './calls.js';
 export type { ApiKeyOptions, BootstrapResult } from './api-keys.js';
-export type { ClaimOutboxOptions } from './outbox.js';
+export type { ClaimOutboxOptions, OutboxEvent } from './outbox.js';
 export type { WallClock } from './clock.js';
 export * from './model.js';
 export * from './errors.js';

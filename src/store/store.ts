@@ -36,7 +36,7 @@ import type {
   TrunkCredentials,
   TrunkUpdate,
 } from './model.js';
-import { OutboxReader, type ClaimOutboxOptions } from './outbox.js';
+import { OutboxReader, type ClaimOutboxOptions, type OutboxEvent } from './outbox.js';
 import { createPrismaClient, type PrismaClient } from './prisma-client.js';
 import { SecretBox } from './secret-box.js';
 import { TrunkRepository } from './trunks.js';
@@ -324,7 +324,7 @@ export class Store {
   }
 
   // Outbox (shortcuts to this.outbox)
-  claimOutbox(options?: ClaimOutboxOptions): Promise<CallEventRecord[]> {
+  claimOutbox(options?: ClaimOutboxOptions): Promise<OutboxEvent[]> {
     return this.outbox.claimOutbox(options);
   }
   completeOutbox(eventIds: readonly string[]): Promise<number> {

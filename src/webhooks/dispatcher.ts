@@ -16,7 +16,7 @@
  * It also reconciles: a pending delivery long overdue whose job is not in Redis (Redis lost its
  * data), and that no live job is carrying, gets its job again.
  */
-import { deliveryId, deliveryTarget, type CallEventRecord, type NewWebhookDelivery, type PendingWebhookDelivery, type Store } from '../store/index.js';
+import { deliveryId, deliveryTarget, type NewWebhookDelivery, type OutboxEvent, type PendingWebhookDelivery, type Store } from '../store/index.js';
 import { laneOf, type DeliveryLanes, type LaneMember } from './delivery-lanes.js';
 import { jobFor, type DeliveryJob, type DeliveryQueue } from './delivery-queue.js';
 import { callEventBody, subscribes } from './event-body.js';
@@ -63,6 +63,12 @@ export class Dispatcher {
   private readonly counts: DispatcherStats = { events: 0, deliveries: 0, requeued: 0 };
   /** The last claim's turn to join its lanes: each claim joins after the one claimed before it. */
   private joined: Promise<void> = Promise.resolve();
+  /**
+   * Events handed over (their deliveries made and queued) whose outbox rows the next claim
+   * removes, in its own statement; stop() removes what is left. Were the process to die first,
+   * they would be claimed again after reclaimAfterMs and handed over again, which is idempotent.
+   */
+  private handedOver: string[] = [];
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -79,22 +85,37 @@ export class Dispatcher {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     for (const wake of this.wakers) wake();
     await Promise.all(this.loops);
+    const handedOver = this.handedOver.splice(0);
+    if (handedOver.length > 0) await this.options.store.completeOutbox(handedOver).catch((error: unknown) => this.report(error));
   }
 
   stats(): DispatcherStats {
     return { ...this.counts };
   }
 
-  /** One claim: events out of the outbox into deliveries and jobs. Returns how many events it moved. */
-  async dispatchOnce(): Promise<number> {
+  /**
+   * One claim: events out of the outbox into deliveries and jobs; it also removes the outbox rows
+   * of the events the claims before it handed over. Its own are removed by the next claim
+   * (`completeLater`, the relay's loop) or at once, by a statement of their own (a caller that
+   * claims by hand). Returns how many events it moved.
+   */
+  async dispatchOnce(completeLater = false): Promise<number> {
     const { store } = this.options;
-    const events = await store.claimOutbox({ limit: this.options.batchSize ?? 500, reclaimAfterMs: this.options.reclaimAfterMs ?? 30_000 });
+    const complete = this.handedOver.splice(0);
+    let events: OutboxEvent[];
+    try {
+      events = await store.claimOutbox({ limit: this.options.batchSize ?? 500, reclaimAfterMs: this.options.reclaimAfterMs ?? 30_000, complete });
+    } catch (error) {
+      // Nothing of the statement happened: the next claim completes them.
+      this.handedOver.push(...complete);
+      throw error;
+    }
     if (events.length === 0) return 0;
     const before = this.joined;
     let done!: () => void;
     this.joined = new Promise<void>((resolve) => (done = resolve));
     try {
-      await this.handOver(events, before, done);
+      await this.handOver(events, before, done, completeLater);
     } finally {
       done();
     }
@@ -102,27 +123,34 @@ export class Dispatcher {
     return events.length;
   }
 
-  private async handOver(events: readonly CallEventRecord[], before: Promise<void>, joined: () => void): Promise<void> {
+  private async handOver(events: readonly OutboxEvent[], before: Promise<void>, joined: () => void, completeLater: boolean): Promise<void> {
     const { store } = this.options;
-    const [callList, endpoints] = await Promise.all([
-      store.callsById([...new Set(events.map((event) => event.callId))]),
-      store.webhookEndpoints.enabledWebhookEndpoints([...new Set(events.map((event) => event.accountId))]),
-    ]);
-    const calls = new Map(callList.map((call) => [call.id, call]));
+    // The claim said which events may go somewhere; for the others (no endpoint in the account,
+    // no webhookUrl on the call, or the call deleted with its account) nothing more is read.
+    const going = events.filter((event) => event.callExists && (event.callWebhookUrl !== null || event.accountHasEndpoints));
     const deliveries: NewWebhookDelivery[] = [];
-    for (const event of events) {
-      const call = calls.get(event.callId);
-      if (!call) continue; // deleted with its account
-      const to = endpoints.filter((endpoint) => endpoint.accountId === event.accountId && subscribes(endpoint.events, event.type));
-      // Most events of most calls go nowhere (no endpoint, no webhookUrl): no body is made for them.
-      if (to.length === 0 && !call.webhookUrl) continue;
-      const body = callEventBody(event, call);
-      const base = { accountId: event.accountId, eventId: event.id, eventType: event.type, callId: event.callId, sequence: event.sequence, body, eventAt: event.createdAt };
-      for (const endpoint of to) deliveries.push({ ...base, endpointId: endpoint.id, url: null });
-      if (call.webhookUrl) deliveries.push({ ...base, endpointId: null, url: call.webhookUrl });
+    if (going.length > 0) {
+      const withEndpoints = going.filter((event) => event.accountHasEndpoints);
+      const [callList, endpoints] = await Promise.all([
+        store.callsById([...new Set(going.map((event) => event.callId))]),
+        withEndpoints.length === 0 ? [] : store.webhookEndpoints.enabledWebhookEndpoints([...new Set(withEndpoints.map((event) => event.accountId))]),
+      ]);
+      const calls = new Map(callList.map((call) => [call.id, call]));
+      for (const event of going) {
+        const call = calls.get(event.callId);
+        if (!call) continue; // deleted with its account since the claim
+        const to = endpoints.filter((endpoint) => endpoint.accountId === event.accountId && subscribes(endpoint.events, event.type));
+        if (to.length === 0 && !call.webhookUrl) continue;
+        const body = callEventBody(event, call);
+        const base = { accountId: event.accountId, eventId: event.id, eventType: event.type, callId: event.callId, sequence: event.sequence, body, eventAt: event.createdAt };
+        for (const endpoint of to) deliveries.push({ ...base, endpointId: endpoint.id, url: null });
+        if (call.webhookUrl) deliveries.push({ ...base, endpointId: null, url: call.webhookUrl });
+      }
     }
     await this.enqueueNew(deliveries, { before, joined });
-    await store.completeOutbox(events.map((event: CallEventRecord) => event.id));
+    const ids = events.map((event) => event.id);
+    if (completeLater) this.handedOver.push(...ids);
+    else await store.completeOutbox(ids);
   }
 
   /**
@@ -235,7 +263,7 @@ export class Dispatcher {
     while (this.running) {
       let moved = 0;
       try {
-        moved = await this.dispatchOnce();
+        moved = await this.dispatchOnce(true);
         failures = 0;
       } catch (error) {
         // PostgreSQL or Redis is away: the claimed rows come back after reclaimAfterMs; try again, slower.

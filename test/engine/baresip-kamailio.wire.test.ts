@@ -40,6 +40,10 @@ describe('the engine between two baresip phones', () => {
         under.engine.startCall({ id, flow, a: { uri: `<${alice.uri}>`, from: '<sip:ctd@127.0.0.1>' }, b: { uri: `<${bob.uri}>`, from: '<sip:alice@example.com>' } });
         const call = under.engine.get(id)!;
         await under.reached(id, 'connected');
+        // baresip's trace of what it sent comes through its log, which lags on a busy machine:
+        // wait for both phones' 200 OK to the INVITE before reading them (at most 5 s).
+        const answered = (handle: BaresipHandle) => handle.sipMessages().some((m) => m.direction === 'sent' && m.status === 200 && /CSeq: \d+ INVITE/.test(m.text));
+        for (let waited = 0; waited < 5000 && !(answered(alice) && answered(bob)); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
         await new Promise((resolve) => setTimeout(resolve, 500));
         if (flow === 'IV') {
           // baresip refuses an offer without m-lines (488); the engine calls it again the flow III way.

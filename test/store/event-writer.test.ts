@@ -297,6 +297,32 @@ describe('EventWriter', () => {
       assert.deepEqual(await store.claimOutbox(), []);
       assert.equal((await store.callEvents(account.id, callId))!.length, 3);
     });
+
+    it('a claim removes the rows handed over before it, and tells which events may go somewhere', async () => {
+      await raw.query('DELETE FROM outbox');
+      const quiet = await newCall();
+      const withUrl = (await store.createCall(account.id, { a: legs.a, b: legs.b, webhookUrl: 'https://hooks.example.com/call' })).call.id;
+      const other = await store.createAccount('Events with an endpoint');
+      const hooked = (await store.createCall(other.id, { a: legs.a, b: legs.b })).call.id;
+      await store.webhookEndpoints.createWebhookEndpoint(other.id, { url: 'https://hooks.example.com/account' });
+      await store.createAccount('unused');
+      const write = (callId: string, accountId: string, sequence: number) => store.writeChange({ callId, accountId, event: { sequence, type: 'call.leg.ringing', payload: {} } });
+      await Promise.all([write(quiet, account.id, 1), write(withUrl, account.id, 1), write(hooked, other.id, 1)]);
+      const first = await store.claimOutbox({ limit: 10 });
+      const hints = Object.fromEntries(first.map((event) => [event.callId, [event.callExists, event.callWebhookUrl, event.accountHasEndpoints]]));
+      assert.deepEqual(hints, {
+        [quiet]: [true, null, false],
+        [withUrl]: [true, 'https://hooks.example.com/call', false],
+        [hooked]: [true, null, true],
+      });
+      await write(quiet, account.id, 2);
+      const second = await store.claimOutbox({ limit: 10, complete: first.map((event) => event.id) });
+      assert.deepEqual(second.map((event) => [event.callId, event.sequence]), [[quiet, 2]], 'the completed ones are not claimed again, even stale');
+      assert.equal(await count('SELECT count(*)::int AS n FROM outbox'), 1, 'the first claim\'s rows are gone, the second\'s stay until completed');
+      clock.advance(61_000);
+      assert.deepEqual((await store.claimOutbox({ reclaimAfterMs: 60_000, complete: second.map((event) => event.id) })), [], 'a stale row being completed is not handed out again by the same statement');
+      assert.equal(await count('SELECT count(*)::int AS n FROM outbox'), 0);
+    });
   });
 
   it('flushes on close and refuses writes after it', async () => {

@@ -1,20 +1,25 @@
 // The outbox relay's pace: with events always waiting but never a full batch (a steady stream of
 // calls), it waits gatherMs between claims so that each claim (an UPDATE and its commit) takes
 // many events, instead of claiming as fast as its round trips go; with nothing waiting it waits
-// idleMs. A store stand-in counts the claims (the relay's SQL is tested against PostgreSQL in
-// delivery.test.ts and crash.test.ts).
+// idleMs. The events a claim hands over are completed by the next claim's own statement. A store
+// stand-in counts the claims (the relay's SQL is tested against PostgreSQL in delivery.test.ts,
+// crash.test.ts and event-writer.test.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { CallEventRecord, Store } from '../../src/store/index.js';
+import type { ClaimOutboxOptions, OutboxEvent, Store } from '../../src/store/index.js';
 import { Dispatcher, type DispatcherOptions } from '../../src/webhooks/index.js';
 
 function relay(eventsPerClaim: number, options: Partial<DispatcherOptions> = {}) {
   let claims = 0;
   let completed = 0;
+  let completedByClaims = 0;
   let sequence = 0;
+  const reads = { calls: 0, endpoints: 0 };
   const store = {
-    async claimOutbox(): Promise<CallEventRecord[]> {
+    async claimOutbox(claim: ClaimOutboxOptions = {}): Promise<OutboxEvent[]> {
       claims++;
+      completed += claim.complete?.length ?? 0;
+      completedByClaims += claim.complete?.length ?? 0;
       // A round trip takes at least a turn of the event loop (and timers keep running).
       await new Promise((resolve) => setImmediate(resolve));
       return Array.from({ length: eventsPerClaim }, () => ({
@@ -30,34 +35,45 @@ function relay(eventsPerClaim: number, options: Partial<DispatcherOptions> = {})
         endReason: null,
         payload: {},
         createdAt: new Date(),
+        // The call has no webhookUrl and the account no endpoint: the events go nowhere.
+        callWebhookUrl: null,
+        callExists: true,
+        accountHasEndpoints: false,
       }));
     },
-    // The call has no webhookUrl and the account no endpoint: the events go nowhere.
     async callsById() {
+      reads.calls++;
       return [{ id: 'call_1', accountId: 'acc_1', webhookUrl: null }];
     },
-    webhookEndpoints: { enabledWebhookEndpoints: async () => [] },
+    webhookEndpoints: {
+      enabledWebhookEndpoints: async () => {
+        reads.endpoints++;
+        return [];
+      },
+    },
     async completeOutbox(ids: readonly string[]) {
       completed += ids.length;
       return ids.length;
     },
   } as unknown as Store;
   const dispatcher = new Dispatcher({ store, queue: {} as never, lanes: {} as never, reconcileEveryMs: 60_000, ...options });
-  return { dispatcher, claims: () => claims, completed: () => completed, events: () => sequence };
+  return { dispatcher, claims: () => claims, completed: () => completed, completedByClaims: () => completedByClaims, events: () => sequence, reads };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('outbox relay pace', () => {
   test('events always waiting, never a full batch: one claim per gatherMs per loop, every claimed event completed', async () => {
-    const { dispatcher, claims, completed, events } = relay(3, { gatherMs: 20, parallel: 2 });
+    const { dispatcher, claims, completed, completedByClaims, events, reads } = relay(3, { gatherMs: 20, parallel: 2 });
     dispatcher.start();
     await sleep(400);
     await dispatcher.stop();
+    assert.ok(completedByClaims() >= events() - 2 * 3, 'all but the last claims\' events were completed by the claims after them');
+    assert.deepEqual(reads, { calls: 0, endpoints: 0 }, 'events that go nowhere, as the claim said: nothing more read for them');
     // Two loops, 400 ms, one claim each per 20 ms: about 40. Claiming back to back (the relay
     // before gatherMs) makes thousands here, the stand-in answering in a turn of the loop.
     assert.ok(claims() >= 10 && claims() <= 50, `${claims()} claims in 400 ms`);
-    assert.equal(completed(), events(), 'every claimed event was completed');
+    assert.equal(completed(), events(), 'every claimed event was completed, the last by stop()');
   });
 
   test('a full batch is followed by the next claim at once: a backlog drains at the speed of the round trips', async () => {
