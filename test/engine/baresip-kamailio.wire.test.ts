@@ -60,7 +60,8 @@ describe('the engine between two baresip phones', () => {
           handle.sipMessages().find((m) => m.direction === 'sent' && m.status === 200 && /CSeq: \d+ INVITE/.test(m.text) && /\r\nm=audio/.test(m.text));
         const alicePort = audioPort(offerOf(alice)?.text ?? '');
         const bobPort = audioPort(offerOf(bob)?.text ?? bob.sipMessages().find((m) => m.direction === 'sent' && m.status === 200)?.text ?? '');
-        assert.ok(alicePort && bobPort, 'both phones described their audio');
+        const ladder = (handle: BaresipHandle) => handle.sipMessages().map((m) => `${m.direction} ${m.text.split('\r\n')[0]}${/\r\nm=audio/.test(m.text) ? ' (m=audio)' : ''}`).join('; ');
+        assert.ok(alicePort && bobPort, `both phones described their audio\nalice: ${ladder(alice)}\nbob: ${ladder(bob)}\nalice's log:\n${alice.log().slice(-3000)}`);
         const toAlice = alice.sipMessages().filter((m) => m.direction === 'received' && (m.method === 'INVITE' || m.method === 'ACK'));
         const toBob = bob.sipMessages().filter((m) => m.direction === 'received' && (m.method === 'INVITE' || m.method === 'ACK'));
         const lastDescribed = (messages: typeof toAlice) => [...messages].reverse().find((m) => audioPort(m.text) !== undefined)?.text ?? '';
