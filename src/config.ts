@@ -57,6 +57,8 @@ export interface Config {
     failoverMs: number;
     /** On SIGTERM, how long live calls may go on before they are ended. */
     drainMs: number;
+    /** A call no engine has taken this long after its creation is ended, never placed (queue_timeout). */
+    queueTimeoutMs: number;
     /** While connected, each leg gets an in-dialog OPTIONS this often (a party that vanished is found); 0: never. */
     keepaliveMs: number;
   };
@@ -292,6 +294,7 @@ export function loadConfig(env: Environment = process.env): Config {
       heartbeatMs: integer(env, 'ENGINE_HEARTBEAT_MS', 2000, 100, 60_000),
       failoverMs: integer(env, 'ENGINE_FAILOVER_MS', 10_000, 500, 600_000),
       drainMs: integer(env, 'DRAIN_MS', 30_000, 0, 3_600_000),
+      queueTimeoutMs: integer(env, 'CALL_QUEUE_TIMEOUT_MS', 60_000, 1000, 86_400_000),
       keepaliveMs: integer(env, 'ENGINE_KEEPALIVE_S', 120, 0, 86_400) * 1000,
     }),
     logLevel: level as LogLevel,

@@ -149,6 +149,8 @@ export async function startService(config: Config, logger: Logger = pino({ level
       sip: { address: config.sip.publicHost ?? address, port },
       heartbeatMs: config.engine.heartbeatMs,
       failoverMs: config.engine.failoverMs,
+      queueTimeoutMs: config.engine.queueTimeoutMs,
+      onQueueTimeout: (callIds) => logger.warn({ calls: callIds.length }, 'ended calls no engine had taken within CALL_QUEUE_TIMEOUT_MS (queue_timeout): their jobs were lost or gave up, or no engine was running'),
       onTakeover: (deadEngineId, callIds) => {
         if (deadEngineId === config.engine.id) logger.warn({ calls: callIds.length }, 'ended the calls an earlier run of this engine left');
         // An engine stopped cleanly leaves its row, with no call: removing it is routine.
@@ -177,6 +179,7 @@ export async function startService(config: Config, logger: Logger = pino({ level
         liveCallsById: (ids) => store.liveCallsById(ids),
         staleEngines: (olderThanMs) => store.staleEngines(olderThanMs),
         claimEngine: (deadEngineId, byEngineId, olderThanMs) => store.claimEngine(deadEngineId, byEngineId, olderThanMs),
+        claimOverdueQueuedCalls: (engineId, olderThanMs, limit) => store.claimOverdueQueuedCalls(engineId, olderThanMs, limit),
       },
     });
     runnerRef.current = runner;

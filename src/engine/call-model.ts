@@ -30,7 +30,12 @@ export type EndReason =
   /** The engine that ran the call died; another one ended it with BYE/CANCEL from the persisted dialogs. */
   | 'controller_failover'
   /** The engine that ran the call was shut down (SIGTERM) and the call outlasted the drain time. */
-  | 'controller_shutdown';
+  | 'controller_shutdown'
+  /**
+   * No engine took the call within CALL_QUEUE_TIMEOUT_MS of its creation (its job lost with
+   * Redis, given up during a long outage, or no engine running): it was ended, never placed.
+   */
+  | 'queue_timeout';
 
 export type Ringback = 'tone' | 'none';
 

@@ -44,6 +44,10 @@ export interface EngineRunnerOptions {
   failoverMs?: number;
   /** How often the failover monitor looks; default failoverMs / 5. */
   failoverCheckMs?: number;
+  /** A call still queued this long after its creation is ended, never placed (CALL_QUEUE_TIMEOUT_MS). Default 60 s. */
+  queueTimeoutMs?: number;
+  /** Calls still queued past queueTimeoutMs were ended here (queue_timeout). */
+  onQueueTimeout?: (callIds: readonly string[]) => void;
   /** After this one was declared dead while it was alive (a pause longer than failoverMs). */
   onFenced?: () => void;
   /** This engine took over a dead one (logs, tests). */
@@ -78,6 +82,8 @@ export class EngineRunner {
       failoverMs: options.failoverMs ?? 10_000,
       ...(options.failoverCheckMs !== undefined ? { intervalMs: options.failoverCheckMs } : {}),
       ...(options.onTakeover ? { onTakeover: options.onTakeover } : {}),
+      ...(options.queueTimeoutMs !== undefined ? { queueTimeoutMs: options.queueTimeoutMs } : {}),
+      ...(options.onQueueTimeout ? { onQueueTimeout: options.onQueueTimeout } : {}),
       ...(options.onOrphanedCallEnded ? { onCallEnded: options.onOrphanedCallEnded } : {}),
       onError: (error) => this.report(error),
     });

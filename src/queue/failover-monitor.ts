@@ -18,8 +18,16 @@
  *
  * A call the dead engine had claimed but not started (still `queued`) is ended as well: its
  * INVITE may have gone out before the engine died, so placing it again could ring A twice.
+ *
+ * The same sweep ends calls that have waited in the queue longer than `queueTimeoutMs` with no
+ * engine taking them (`queue_timeout`): their job was lost with Redis's data, gave up retrying
+ * through a long outage, was never added (the API process died, or its answer was lost after the
+ * insert committed), or no engine has been running. They are taken in the database the way an
+ * engine takes a call to place it, so a late job finds them taken and dials nothing; and they
+ * are ended rather than placed late, since a click-to-dial call minutes after the click rings a
+ * phone nobody is waiting at.
  */
-import type { CallStatusEvent, DialogSnapshot, InviteSnapshot, OnSent, OrphanedRequestResult } from '../engine/index.js';
+import type { CallStatusEvent, DialogSnapshot, EndReason, InviteSnapshot, OnSent, OrphanedRequestResult } from '../engine/index.js';
 import type { Call, CallChange, LegName, SipLogInput } from '../store/index.js';
 
 /** What the monitor needs of the store. */
@@ -27,6 +35,7 @@ export interface FailoverStore {
   staleEngines(olderThanMs: number): Promise<{ id: string }[]>;
   claimEngine(deadEngineId: string, byEngineId: string, olderThanMs: number): Promise<string[] | null>;
   liveCallsById(ids: readonly string[]): Promise<Call[]>;
+  claimOverdueQueuedCalls(engineId: string, olderThanMs: number, limit?: number): Promise<string[]>;
   writeChange(change: CallChange): Promise<void>;
   appendSipLog(entries: SipLogInput[]): void;
 }
@@ -54,6 +63,10 @@ export interface FailoverMonitorOptions {
   responseWaitMs?: number;
   /** Calls ended at once; default 32. */
   concurrency?: number;
+  /** A call still queued this long after its creation is ended, never placed (CALL_QUEUE_TIMEOUT_MS); default 60000. */
+  queueTimeoutMs?: number;
+  /** Calls still queued past queueTimeoutMs were ended (queue_timeout). */
+  onQueueTimeout?: (callIds: readonly string[]) => void;
   /** An engine was taken over: which, and how many of its calls were ended. */
   onTakeover?: (deadEngineId: string, callIds: readonly string[]) => void;
   /** Each call ended here, as the engine event it would have been (metrics and logs count it like the others). */
@@ -133,17 +146,28 @@ export class FailoverMonitor {
       await this.endCalls(await store.liveCallsById(callIds));
       this.options.onTakeover?.(dead.id, callIds);
     }
+    await this.endOverdueQueuedCalls();
     return taken;
   }
 
+  /** Ends the calls that have waited in the queue past queueTimeoutMs (queue_timeout). Returns their ids. */
+  async endOverdueQueuedCalls(): Promise<string[]> {
+    const { engineId, store } = this.options;
+    const ids = await store.claimOverdueQueuedCalls(engineId, this.options.queueTimeoutMs ?? 60_000);
+    if (ids.length === 0) return ids;
+    await this.endCalls(await store.liveCallsById(ids), 'queue_timeout');
+    this.options.onQueueTimeout?.(ids);
+    return ids;
+  }
+
   /** Ends calls this engine holds in the database but not in memory (taken over, or left by an earlier run of itself). */
-  async endCalls(calls: readonly Call[]): Promise<OrphanedCallOutcome[]> {
+  async endCalls(calls: readonly Call[], endReason: EndReason = 'controller_failover'): Promise<OrphanedCallOutcome[]> {
     const outcomes: OrphanedCallOutcome[] = [];
     const queue = [...calls];
     const workers = Array.from({ length: Math.min(queue.length, this.options.concurrency ?? 32) }, async () => {
       for (let call = queue.shift(); call; call = queue.shift()) {
         try {
-          outcomes.push(await this.endCall(call));
+          outcomes.push(await this.endCall(call, endReason));
         } catch (error) {
           this.report(error);
         }
@@ -153,7 +177,7 @@ export class FailoverMonitor {
     return outcomes;
   }
 
-  private async endCall(call: Call): Promise<OrphanedCallOutcome> {
+  private async endCall(call: Call, endReason: EndReason): Promise<OrphanedCallOutcome> {
     const outcome: OrphanedCallOutcome = { callId: call.id, status: call.status === 'connected' ? 'completed' : 'failed', legs: {} };
     const legChanges: CallChange[] = [];
     await Promise.all(
@@ -209,13 +233,13 @@ export class FailoverMonitor {
       this.options.store.writeChange({
         callId: call.id,
         accountId: call.accountId,
-        callUpdate: { status, endReason: 'controller_failover', endedAt: at },
-        event: { sequence: call.lastSequence + 1, type: status === 'completed' ? 'call.completed' : 'call.failed', status, endReason: 'controller_failover', at, payload: {} },
+        callUpdate: { status, endReason, endedAt: at },
+        event: { sequence: call.lastSequence + 1, type: status === 'completed' ? 'call.completed' : 'call.failed', status, endReason, at, payload: {} },
       }),
     );
     await Promise.all(writes);
     try {
-      this.options.onCallEnded?.({ type: 'call.status', callId: call.id, seq: call.lastSequence + 1, at: at.getTime(), status, endReason: 'controller_failover' });
+      this.options.onCallEnded?.({ type: 'call.status', callId: call.id, seq: call.lastSequence + 1, at: at.getTime(), status, endReason });
     } catch (error) {
       this.report(error);
     }

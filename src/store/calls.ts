@@ -175,6 +175,27 @@ export class CallRepository {
   }
 
   /**
+   * Takes for `engineId` the calls still queued and nobody's that were created more than
+   * `olderThanMs` ago (their job lost, given up, or no engine about to take it), oldest first, at
+   * most `limit`: the engine ends them instead of placing them (FailoverMonitor). Taken the way an
+   * engine takes a call to place it, so that the two can never both have it.
+   */
+  async claimOverdueQueuedCalls(engineId: string, olderThanMs: number, limit = 100): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE call SET engine_id = $1
+       WHERE id IN (
+         SELECT id FROM call
+         WHERE engine_id IS NULL AND status = 'queued' AND created_at < $2
+         ORDER BY created_at
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [engineId, new Date(this.clock().getTime() - olderThanMs), limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
    * The claims of a moment in one statement. Taking a call again is allowed to the engine that has
    * it (its job retried after a failure between the claim and the dial, PostgreSQL out of reach);
    * the runner knows whether it dialled already.

@@ -293,6 +293,10 @@ export class Store {
     return this.calls.claimQueuedCall(callId, engineId);
   }
 
+  claimOverdueQueuedCalls(engineId: string, olderThanMs: number, limit?: number): Promise<string[]> {
+    return this.calls.claimOverdueQueuedCalls(engineId, olderThanMs, limit);
+  }
+
   // The engine's hot path (shortcuts to this.events)
   /** Resolves once the change is committed; rejects with EventWriteFailed (also given to onError). */
   writeChange(change: CallChange): Promise<void> {

@@ -70,6 +70,7 @@ function failoverStore(store: Store): FailoverStore {
     staleEngines: (ms) => store.staleEngines(ms),
     claimEngine: (dead, by, ms) => store.claimEngine(dead, by, ms),
     liveCallsById: (ids) => store.liveCallsById(ids),
+    claimOverdueQueuedCalls: (engineId, ms, limit) => store.claimOverdueQueuedCalls(engineId, ms, limit),
     writeChange: (change) => store.writeChange(change),
     appendSipLog: (entries) => void written.push(store.appendSipLog(entries)),
   };
@@ -157,6 +158,29 @@ describe('FailoverMonitor', () => {
     assert.notEqual([...owners][0], 'eng-dead');
     // The next sweep finds nothing: the dead engine is gone.
     assert.deepEqual(await monitor('s1').sweep(), []);
+  });
+
+  it('ends a call left queued past queueTimeoutMs once, failed with queue_timeout, and leaves younger and taken ones alone', async () => {
+    const queued = async (): Promise<string> => (await store.createCall(account.id, { a: legs.a, b: legs.b, queuedEvent: true })).call.id;
+    const overdue = await queued();
+    const taken = await queued();
+    assert.equal(await store.claimQueuedCall(taken, 'eng-busy'), true);
+    clock.advance(50_000);
+    const young = await queued();
+    clock.advance(11_000);
+    const ended: string[] = [];
+    const monitor = (id: string): FailoverMonitor =>
+      new FailoverMonitor({ engineId: id, store: failoverStore(store), engine: new RecordingEnder(), failoverMs: 10_000, queueTimeoutMs: 60_000, onCallEnded: (event) => ended.push(`${event.callId} ${event.endReason}`) });
+    const [first, second] = await Promise.all([monitor('eng-q1').endOverdueQueuedCalls(), monitor('eng-q2').endOverdueQueuedCalls()]);
+    assert.deepEqual([...first, ...second], [overdue], 'one of the two took it');
+    assert.deepEqual(ended, [`${overdue} queue_timeout`]);
+    const call = (await store.getCall(account.id, overdue))!;
+    assert.deepEqual([call.status, call.endReason, call.legs.a.status, call.legs.b.status], ['failed', 'queue_timeout', 'idle', 'idle']);
+    const events = (await store.callEvents(account.id, overdue))!;
+    assert.deepEqual(events.map((event) => [event.sequence, event.type]), [[1, 'call.queued'], [2, 'call.failed']]);
+    assert.equal(await store.claimQueuedCall(overdue, 'eng-late'), false, 'a job that comes late finds it taken and dials nothing');
+    for (const id of [young, taken]) assert.equal((await store.getCall(account.id, id))!.status, 'queued');
+    assert.deepEqual(await monitor('eng-q1').endOverdueQueuedCalls(), [], 'nothing more to end');
   });
 
   it('records the call even when a BYE gets no answer, after responseWaitMs', async () => {
