@@ -301,7 +301,10 @@ export async function startService(config: Config, logger: Logger = pino({ level
   service.stop = async (drainMs = config.engine.drainMs) => {
     for (const stop of stoppers) await stop(drainMs);
     await Promise.all(redisConnections.map((connection) => connection.quit().catch(() => undefined)));
-    await store.close();
+    // PostgreSQL out of reach at shutdown: the writes still waiting get this long, then are lost
+    // (logged), so that the process stops. Its calls are not left live for it: they were ended
+    // on the wire, and their rows are ended by whichever engine takes this one over.
+    await store.close({ giveUpAfterMs: SHUTDOWN_WRITE_WAIT_MS });
   };
   return service;
 }
@@ -362,6 +365,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
+
+/** How long stopping waits for an unreachable PostgreSQL to take the last writes. */
+const SHUTDOWN_WRITE_WAIT_MS = 10_000;
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isEntry) void main();

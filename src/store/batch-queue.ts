@@ -72,6 +72,8 @@ export class BatchQueue<T> {
   private flushing = 0;
   /** Batches the running drain has taken. */
   private batchesTaken = 0;
+  /** Closing gave up on the database: what comes back from an attempt is lost, not retried. */
+  private abandoned = false;
 
   constructor(private readonly options: BatchQueueOptions<T>) {}
 
@@ -121,10 +123,23 @@ export class BatchQueue<T> {
     }
   }
 
-  /** Flushes, then refuses new writes (WriterClosed). */
-  async close(): Promise<void> {
+  /**
+   * Flushes, then refuses new writes (WriterClosed). With `giveUpAfterMs`, writes still waiting
+   * then (the database out of reach all that time) are given up: lost, each group reported, so
+   * that a process told to stop during an outage does stop.
+   */
+  async close(giveUpAfterMs?: number): Promise<void> {
     this.closed = true;
-    await this.flush();
+    if (giveUpAfterMs === undefined) return this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = this.flush();
+    const late = await Promise.race([flushed.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), giveUpAfterMs)))]);
+    clearTimeout(timer);
+    if (!late) return;
+    this.abandoned = true;
+    this.giveUp(this.waiting.splice(0), new Error(`the database was out of reach for the ${giveUpAfterMs} ms allowed at shutdown`));
+    // The batch in flight ends with its attempt (or its pause), and goes nowhere after it.
+    await flushed;
   }
 
   stats(): BatchQueueStats {
@@ -180,8 +195,13 @@ export class BatchQueue<T> {
         this.counts.outageRetries++;
         if (this.backoffMs === 0) this.options.onOutage?.(error);
         this.backoffMs = Math.min(5000, Math.max(100, this.backoffMs * 2));
+        if (this.abandoned) {
+          this.giveUp(batch, error);
+          return;
+        }
         this.waiting.unshift(...batch);
         await new Promise((resolve) => setTimeout(resolve, this.backoffMs));
+        if (this.abandoned) this.giveUp(this.waiting.splice(0), error);
         return;
       }
       // The batch's own error is not reported: each group's retry reports what it hits itself.
@@ -197,14 +217,7 @@ export class BatchQueue<T> {
   }
 
   private async retrySplit(batch: Waiting<T>[]): Promise<void> {
-    const groups = new Map<string, Waiting<T>[]>();
-    for (const entry of batch) {
-      const key = this.options.groupOf(entry.item);
-      let group = groups.get(key);
-      if (group === undefined) groups.set(key, (group = []));
-      group.push(entry);
-    }
-    const queue = [...groups.values()];
+    const queue = this.groupsOf(batch);
     const worker = async (): Promise<void> => {
       for (let group = queue.shift(); group !== undefined; group = queue.shift()) {
         let refused: ReadonlyMap<string, unknown> | void;
@@ -239,6 +252,23 @@ export class BatchQueue<T> {
       group.push(entry);
     }
     for (const [key, group] of lost) this.reject(group, refused.get(key));
+  }
+
+  /** Loses `entries`, group by group, each group reported once. */
+  private giveUp(entries: Waiting<T>[], cause: unknown): void {
+    for (const group of this.groupsOf(entries)) this.reject(group, cause);
+  }
+
+  /** The entries by group (one a call), each in its order. */
+  private groupsOf(entries: Waiting<T>[]): Waiting<T>[][] {
+    const groups = new Map<string, Waiting<T>[]>();
+    for (const entry of entries) {
+      const key = this.options.groupOf(entry.item);
+      const group = groups.get(key);
+      if (group) group.push(entry);
+      else groups.set(key, [entry]);
+    }
+    return [...groups.values()];
   }
 
   private reject(group: Waiting<T>[], cause: unknown): void {

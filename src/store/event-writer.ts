@@ -290,9 +290,12 @@ export class EventWriter {
     await Promise.all([this.changes.flush(), this.sipLines.flush()]);
   }
 
-  /** Flushes, then refuses new writes. Does not end the pool (the store owns it). */
-  async close(): Promise<void> {
-    await Promise.all([this.changes.close(), this.sipLines.close()]);
+  /**
+   * Flushes, then refuses new writes. Does not end the pool (the store owns it). `giveUpAfterMs`:
+   * what the database has not taken by then is lost and reported (BatchQueue.close).
+   */
+  async close(giveUpAfterMs?: number): Promise<void> {
+    await Promise.all([this.changes.close(giveUpAfterMs), this.sipLines.close(giveUpAfterMs)]);
   }
 
   stats(): EventWriterStats {

@@ -139,9 +139,14 @@ export class Store {
     const common = { connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 };
     this.pool = new pg.Pool({ ...common, max: options.poolSize ?? 10 });
     this.writerPool = new pg.Pool({ ...common, max: options.writerPoolSize ?? 6 });
-    // An idle connection's error (server restart) is emitted on the pool: unhandled, it would end the process.
-    this.pool.on('error', onError);
-    this.writerPool.on('error', onError);
+    // An idle connection's error (server restart) is emitted on the pool: unhandled, it would end
+    // the process. pg-pool hangs the whole client on it, which a log would print field by field.
+    const onPoolError = (error: Error): void => {
+      delete (error as Error & { client?: unknown }).client;
+      onError(error);
+    };
+    this.pool.on('error', onPoolError);
+    this.writerPool.on('error', onPoolError);
     this.prisma = createPrismaClient(this.pool);
     this.accounts = new AccountRepository(this.prisma, clock);
     this.apiKeys = new ApiKeyRepository(this.prisma, clock, options.apiKeys);
@@ -149,10 +154,11 @@ export class Store {
     this.calls = new CallRepository(this.prisma, clock, this.pool);
     this.engines = new EngineRegistry(this.prisma, clock);
     this.buttons = new ButtonRepository(this.prisma, clock);
-    this.events = new EventWriter(this.writerPool, clock, { ...options.eventWriter, onError: onError as (error: StoreError) => void });
+    // Writes lost are reported even while closing: those are the ones given up at shutdown.
+    this.events = new EventWriter(this.writerPool, clock, { ...options.eventWriter, onError: report as (error: StoreError) => void });
     this.outbox = new OutboxReader(this.writerPool, clock);
     this.webhookEndpoints = new WebhookEndpointRepository(this.prisma, clock, box);
-    this.webhookDeliveries = new WebhookDeliveryStore(this.writerPool, clock, { ...options.webhookDeliveries, onError: onError as (error: StoreError) => void });
+    this.webhookDeliveries = new WebhookDeliveryStore(this.writerPool, clock, { ...options.webhookDeliveries, onError: report as (error: StoreError) => void });
   }
 
   /** One round trip to PostgreSQL (readiness checks); rejects when it does not answer. */
@@ -359,11 +365,15 @@ export class Store {
     return this.buttons.buttonCallStatus(tokenHash);
   }
 
-  /** Flushes the event writer, then closes both pools. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Flushes the event writer, then closes both pools. Idempotent. `giveUpAfterMs`: writes the
+   * database has not taken by then (it is out of reach) are lost and reported, so that closing
+   * ends; without it, closing waits for the database as long as it takes.
+   */
+  close(options: { giveUpAfterMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      await this.events.close();
-      await this.webhookDeliveries.close();
+      await this.events.close(options.giveUpAfterMs);
+      await this.webhookDeliveries.close(options.giveUpAfterMs);
       await this.prisma.$disconnect();
       await Promise.all([this.pool.end(), this.writerPool.end()]);
     })();

@@ -243,8 +243,9 @@ export class WebhookDeliveryStore {
     await this.attempts.flush();
   }
 
-  async close(): Promise<void> {
-    await this.attempts.close();
+  /** `giveUpAfterMs`: as EventWriter.close. */
+  async close(giveUpAfterMs?: number): Promise<void> {
+    await this.attempts.close(giveUpAfterMs);
   }
 }
 

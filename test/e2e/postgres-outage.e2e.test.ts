@@ -11,6 +11,9 @@
  * gap-free (calls connected when the database went away too), and calls are accepted again
  * afterwards without anyone restarting the service.
  *
+ * Stopped while it is down, the service stops all the same, after the writer's shutdown wait (it
+ * used to wait for the database for ever), and says what it gave up.
+ *
  * pg_ctl runs asynchronously: the service under test lives in this process, and a blocked event
  * loop would stall its SIP timers and the stream of requests too.
  */
@@ -20,6 +23,7 @@ import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { pino } from 'pino';
 import { promisify } from 'node:util';
 import { freePortBlock } from '../support/ports.js';
 import { sharedScenario, startSippUas } from '../support/sipp.js';
@@ -146,6 +150,35 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
     }
     assert.equal(second.status, 202, JSON.stringify(second.body));
     assert.equal((await waitForCall(ctd, second.body.id as string, (call) => call.status === 'completed', 20_000)).endReason, 'max_duration');
+    assert.equal((await a.wait(10_000)).code, 0, await a.report());
+    assert.equal((await b.wait(10_000)).code, 0, await b.report());
+  });
+
+  test('told to stop while the database is down, the service stops: the writes it holds are given up after the shutdown wait and logged, not waited on for ever', async (t) => {
+    const base = await freePortBlock(10);
+    const pgPort = base + 9;
+    const teardown = serviceFirst(t);
+    const cluster = (teardown.cluster = privateCluster(t, pgPort));
+    await cluster.start();
+    const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 1 });
+    const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 1 });
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const ctd = (teardown.ctd = await startTestService(t, { sipPort: base, logger, env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` } }));
+    const placed = await ctd.api('/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, maxDuration: 1 } });
+    assert.equal(placed.status, 202, JSON.stringify(placed.body));
+    await waitForCall(ctd, placed.body.id as string, (call) => call.status === 'connected');
+    await cluster.stop();
+    // The call ends (max duration) with nowhere to write it: its last changes wait in the writer.
+    const engine = ctd.service.sip!.engine;
+    await eventually('the call ended during the outage', 10_000, async () => (engine.liveCalls === 0 ? true : undefined));
+    const stopping = Date.now();
+    await ctd.stop();
+    const tookMs = Date.now() - stopping;
+    assert.ok(tookMs < 25_000, `stopped after ${tookMs} ms`);
+    assert.ok(tookMs >= 9_000, `the writes were given their time first (${tookMs} ms)`);
+    assert.ok(lines.some((line) => /store error/.test(line) && /shutdown/.test(line)), `the writes given up are logged:\n${lines.join('')}`);
+    // SIPp saw the call end properly all the same.
     assert.equal((await a.wait(10_000)).code, 0, await a.report());
     assert.equal((await b.wait(10_000)).code, 0, await b.report());
   });

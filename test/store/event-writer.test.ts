@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { EventWriteFailed, InvalidArgument, NotFound, WriterClosed, type Account, type StoreError, type Store } from '../../src/store/index.js';
+import { EventWriteFailed, EventWriter, InvalidArgument, NotFound, WriterClosed, type Account, type StoreError, type Store } from '../../src/store/index.js';
 import { createTestDatabase, legs, openStore, TestClock, type TestDatabase } from './store-fixture.js';
 
 const DIALOG = {
@@ -323,6 +323,27 @@ describe('EventWriter', () => {
       assert.deepEqual((await store.claimOutbox({ reclaimAfterMs: 60_000, complete: second.map((event) => event.id) })), [], 'a stale row being completed is not handed out again by the same statement');
       assert.equal(await count('SELECT count(*)::int AS n FROM outbox'), 0);
     });
+  });
+
+  it('closing with giveUpAfterMs ends while the database is out of reach: what waits is lost and reported, not waited on for ever', async () => {
+    // Nothing listens on port 1: every attempt is refused, as while PostgreSQL restarts.
+    const unreachable = new pg.Pool({ connectionString: 'postgresql://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 1000 });
+    const lost: StoreError[] = [];
+    const outages: unknown[] = [];
+    const writer = new EventWriter(unreachable, clock.now, { onError: (error) => lost.push(error), onOutage: (error) => outages.push(error) });
+    try {
+      const change = writer.write({ callId: 'call_1', accountId: account.id, event: { sequence: 1, type: 'call.queued', payload: {} } });
+      writer.appendSipLine({ callId: 'call_1', leg: 'a', direction: 'out', at: clock.millis, peer: 'udp:192.0.2.10:5060', line: 'INVITE', message: null });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(outages.length >= 1, 'the writer saw the outage and kept the writes');
+      const started = performance.now();
+      await writer.close(500);
+      assert.ok(performance.now() - started < 6000, 'closing ended');
+      await assert.rejects(change, EventWriteFailed);
+      assert.deepEqual(lost.map((error) => (error as EventWriteFailed).message.includes('call_1')), [true, true], 'the change and the SIP line, each reported');
+    } finally {
+      await unreachable.end();
+    }
   });
 
   it('flushes on close and refuses writes after it', async () => {
