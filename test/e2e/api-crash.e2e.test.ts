@@ -49,6 +49,21 @@ async function crashMidRequest(t: TestContext, engineEnv: Record<string, string>
   return { deployment, apiEnv, engine, baseUrl, request, callId: row!.id, parties: [a, b] };
 }
 
+/** The call as the API shows it once it has `status`; on a timeout, the row and the engine's log. */
+async function callReaching(
+  { deployment, engine, baseUrl, callId }: Pick<Awaited<ReturnType<typeof crashMidRequest>>, 'deployment' | 'engine' | 'baseUrl' | 'callId'>,
+  status: string,
+  timeoutMs: number,
+) {
+  return eventually(`the call ${status}`, timeoutMs, async () => {
+    const call = (await deployment.api(baseUrl, `/v1/calls/${callId}`)).body;
+    return call.status === status ? call : undefined;
+  }).catch(async (error: Error) => {
+    const [call] = await deployment.query('SELECT status, engine_id, created_at FROM call WHERE id = $1', [callId]);
+    return assert.fail(`${error.message}: ${JSON.stringify(call)}\n${engine.tail()}`);
+  });
+}
+
 async function eventsOf(deployment: Awaited<ReturnType<typeof createDeployment>>, callId: string) {
   return deployment.query<{ sequence: number; type: string }>('SELECT sequence, type FROM call_event WHERE call_id = $1 ORDER BY sequence', [callId]);
 }
@@ -60,13 +75,7 @@ describe('an API process killed mid-request', () => {
     const retry = await deployment.api(baseUrl, '/v1/calls', request);
     assert.equal(retry.status, 202, JSON.stringify(retry.body));
     assert.equal(retry.body.id, callId, 'the same call back');
-    const ended = await eventually('the call placed and completed', 20_000, async () => {
-      const call = (await deployment.api(baseUrl, `/v1/calls/${callId}`)).body;
-      return call.status === 'completed' ? call : undefined;
-    }).catch(async (error: Error) => {
-      const [call] = await deployment.query('SELECT status, engine_id FROM call WHERE id = $1', [callId]);
-      return assert.fail(`${error.message}: ${JSON.stringify(call)}\n${engine.tail()}`);
-    });
+    const ended = await callReaching({ deployment, engine, baseUrl, callId }, 'completed', 20_000);
     assert.equal(ended.endReason, 'max_duration');
     // Placed once: each SIPp party took exactly one call and exited by itself after it.
     for (const party of parties) {
@@ -82,13 +91,7 @@ describe('an API process killed mid-request', () => {
   test('killed there and the client never retries: the call is ended after CALL_QUEUE_TIMEOUT_MS, failed with queue_timeout, never placed', async (t) => {
     const { deployment, apiEnv, engine, baseUrl, callId, parties } = await crashMidRequest(t, { CALL_QUEUE_TIMEOUT_MS: '3000', ENGINE_FAILOVER_MS: '2000' });
     await deployment.start('api-again', apiEnv);
-    const ended = await eventually('the call ended by the queue timeout', 15_000, async () => {
-      const call = (await deployment.api(baseUrl, `/v1/calls/${callId}`)).body;
-      return call.status === 'failed' ? call : undefined;
-    }).catch(async (error: Error) => {
-      const [call] = await deployment.query('SELECT status, engine_id, created_at FROM call WHERE id = $1', [callId]);
-      return assert.fail(`${error.message}: ${JSON.stringify(call)}\n${engine.tail()}`);
-    });
+    const ended = await callReaching({ deployment, engine, baseUrl, callId }, 'failed', 15_000);
     assert.deepEqual([ended.endReason, ended.a.status, ended.b.status, ended.connectedAt], ['queue_timeout', 'idle', 'idle', null]);
     const events = await eventsOf(deployment, callId);
     assert.deepEqual(events.map((event) => [event.sequence, event.type]), [[1, 'call.queued'], [2, 'call.failed']]);

@@ -107,16 +107,22 @@ function serviceFirst(t: TestContext): { cluster?: PrivateCluster; ctd?: Service
   return parts;
 }
 
+/** Ports, the private cluster (started), the teardown order, and two SIPp parties taking `calls`. */
+async function outageSetUp(t: TestContext, parties: { calls: number; timeoutSeconds?: number }) {
+  const base = await freePortBlock(10);
+  const pgPort = base + 9;
+  const teardown = serviceFirst(t);
+  const cluster = (teardown.cluster = privateCluster(t, pgPort));
+  await cluster.start();
+  const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', ...parties });
+  const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', ...parties });
+  return { base, teardown, cluster, a, b, env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` } };
+}
+
 describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || postgresUid() === undefined ? 'PostgreSQL 15 binaries or the postgres user are missing' : false }, () => {
   test('a connected call carries on and its events are written once the database is back; the API answers 503 meanwhile', async (t) => {
-    const base = await freePortBlock(10);
-    const pgPort = base + 9;
-    const teardown = serviceFirst(t);
-    const cluster = (teardown.cluster = privateCluster(t, pgPort));
-    await cluster.start();
-    const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 2 });
-    const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 2 });
-    const ctd = (teardown.ctd = await startTestService(t, { sipPort: base, env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` } }));
+    const { base, teardown, cluster, a, b, env } = await outageSetUp(t, { calls: 2 });
+    const ctd = (teardown.ctd = await startTestService(t, { sipPort: base, env }));
 
     const first = await ctd.api('/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, maxDuration: 3 } });
     assert.equal(first.status, 202, JSON.stringify(first.body));
@@ -155,16 +161,10 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
   });
 
   test('told to stop while the database is down, the service stops: the writes it holds are given up after the shutdown wait and logged, not waited on for ever', async (t) => {
-    const base = await freePortBlock(10);
-    const pgPort = base + 9;
-    const teardown = serviceFirst(t);
-    const cluster = (teardown.cluster = privateCluster(t, pgPort));
-    await cluster.start();
-    const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 1 });
-    const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 1 });
+    const { base, teardown, cluster, a, b, env } = await outageSetUp(t, { calls: 1 });
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-    const ctd = (teardown.ctd = await startTestService(t, { sipPort: base, logger, env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` } }));
+    const ctd = (teardown.ctd = await startTestService(t, { sipPort: base, logger, env }));
     const placed = await ctd.api('/v1/calls', { method: 'POST', body: { a: { uri: a.uri('alice') }, b: { uri: b.uri('bob') }, maxDuration: 1 } });
     assert.equal(placed.status, 202, JSON.stringify(placed.body));
     await waitForCall(ctd, placed.body.id as string, (call) => call.status === 'connected');
@@ -184,17 +184,11 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
   });
 
   test('stopped (immediate) and started again while calls are being placed: 503 meanwhile, every accepted call placed once and completed with all its events, recovery by itself', async (t) => {
-    const base = await freePortBlock(10);
-    const pgPort = base + 9;
-    const teardown = serviceFirst(t);
-    const cluster = (teardown.cluster = privateCluster(t, pgPort));
-    await cluster.start();
-    const a = await startSippUas(t, { scenario: sharedScenario('uas-answer-reinvite-offer'), port: base + 1, mediaPort: base + 4, transport: 'udp', calls: 10_000, timeoutSeconds: 120 });
-    const b = await startSippUas(t, { scenario: sharedScenario('uas-answer-offer'), port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 10_000, timeoutSeconds: 120 });
+    const { base, teardown, cluster, a, b, env } = await outageSetUp(t, { calls: 10_000, timeoutSeconds: 120 });
     const started = new Map<string, number>();
     const ctd = (teardown.ctd = await startTestService(t, {
       sipPort: base,
-      env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/click_to_dial_outage` },
+      env,
       hooks: { onCallStarted: (job) => void started.set(job.callId, (started.get(job.callId) ?? 0) + 1) },
     }));
     const report = async (): Promise<string> => [await a.report(), await b.report()].join('\n');
