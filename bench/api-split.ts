@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { startService } from '../src/main.js';
 import { dropDatabase } from '../src/store/index.js';
+import { removeQueueKeys } from '../test/e2e/service.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { placeCalls } from './call-load.js';
 import { processCpuMs, round, sleep, WINDOW_S } from './engine-rig.js';
@@ -158,6 +159,7 @@ export async function measureSplitRoles(options: { rates: readonly number[]; key
     clearTimeout(killer);
     await api.stop(0);
     await dropDatabase(shared.DATABASE_URL).catch(() => undefined);
+    await removeQueueKeys(api.config.redisUrl, shared.QUEUE_PREFIX).catch(() => undefined);
   }
   return rows;
 }

@@ -15,6 +15,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { startService } from '../src/main.js';
 import { dropDatabase } from '../src/store/index.js';
+import { removeQueueKeys } from '../test/e2e/service.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { sharedScenario, startSippUas } from '../test/support/sipp.js';
 import { cleanups, context, round, sleep } from './engine-rig.js';
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
   await db.end();
   await api.stop(0);
   await dropDatabase(databaseUrl).catch(() => undefined);
+  await removeQueueKeys(api.config.redisUrl, shared.QUEUE_PREFIX).catch(() => undefined);
   await a.stop();
   await b.stop();
   for (const fn of cleanups.reverse()) await fn();

@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { startService } from '../src/main.js';
 import { dropDatabase } from '../src/store/index.js';
+import { removeQueueKeys } from '../test/e2e/service.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { sharedScenario, startSippUas } from '../test/support/sipp.js';
 import { cleanups, context, round, sleep, endedCalls } from './engine-rig.js';
@@ -124,6 +125,7 @@ async function main(): Promise<number> {
   loop.disable();
   await service.stop(0);
   await dropDatabase(config.databaseUrl).catch(() => undefined);
+  await removeQueueKeys(config.redisUrl, config.queuePrefix).catch(() => undefined);
   await a.stop();
   await b.stop();
   for (const fn of cleanups.reverse()) await fn();
