@@ -40,6 +40,11 @@ export interface Config {
   /** A process without the api role serves GET /metrics and /healthz here, when set. */
   metricsPort: number | undefined;
   databaseUrl: string;
+  /**
+   * PostgreSQL connections this process opens at most: `main` for the API's and the engine's
+   * statements (inserts, claims, reads), `writer` for the event writer and the outbox.
+   */
+  databasePools: { main: number; writer: number };
   redisUrl: string;
   /** BullMQ's key prefix: processes that share it share the queues (one deployment, one prefix). */
   queuePrefix: string;
@@ -284,6 +289,7 @@ export function loadConfig(env: Environment = process.env): Config {
     http: Object.freeze({ host: address(env, 'HTTP_HOST', '127.0.0.1'), port: port(env, 'HTTP_PORT', 3000) }),
     metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? undefined : port(env, 'METRICS_PORT', 0),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres:postgres@127.0.0.1:5432/click_to_dial', ['postgres:', 'postgresql:']),
+    databasePools: Object.freeze({ main: integer(env, 'DATABASE_POOL_SIZE', 10, 2, 200), writer: integer(env, 'DATABASE_WRITER_POOL_SIZE', 6, 1, 100) }),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queuePrefix: queuePrefix(env),
     roles: roles(env),

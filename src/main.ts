@@ -91,7 +91,13 @@ export async function startService(config: Config, logger: Logger = pino({ level
   if (await ensureDatabase(config.databaseUrl)) logger.info('created the database');
   const migrated = await migrate(config.databaseUrl);
   if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'applied database migrations');
-  const store = new Store({ databaseUrl: config.databaseUrl, encryptionKey: secretsKey(config, logger), onError: (error) => logger.error({ err: error }, 'store error') });
+  const store = new Store({
+    databaseUrl: config.databaseUrl,
+    poolSize: config.databasePools.main,
+    writerPoolSize: config.databasePools.writer,
+    encryptionKey: secretsKey(config, logger),
+    onError: (error) => logger.error({ err: error }, 'store error'),
+  });
   if (config.bootstrapApiKey) {
     const bootstrap = await store.bootstrap(config.bootstrapApiKey);
     logger.info({ bootstrap: bootstrap.created ? 'created the first account and its API key' : 'the bootstrap key already exists' }, 'BOOTSTRAP_API_KEY');

@@ -20,7 +20,7 @@ describe('configuration', () => {
     const config = loadConfig({
       SIP_PORT: '5070', SIP_HOST: '0.0.0.0', SIP_PUBLIC_HOST: 'ctd.example.com', HTTP_PORT: '8080', ROLES: 'engine',
       DATABASE_URL: 'postgres://u:p@db:5432/x', REDIS_URL: 'redis://r:6380', BOOTSTRAP_API_KEY: 'ctd_bootstrap_key_0123456789',
-      SECRETS_KEY: 'ab'.repeat(32), ENGINE_ID: 'engine-1', ENGINE_FAILOVER_MS: '5000', DRAIN_MS: '0', CALL_QUEUE_TIMEOUT_MS: '90000', LOG_LEVEL: 'DEBUG',
+      SECRETS_KEY: 'ab'.repeat(32), ENGINE_ID: 'engine-1', ENGINE_FAILOVER_MS: '5000', DRAIN_MS: '0', CALL_QUEUE_TIMEOUT_MS: '90000', DATABASE_POOL_SIZE: '4', DATABASE_WRITER_POOL_SIZE: '2', LOG_LEVEL: 'DEBUG',
       QUEUE_PREFIX: 'ctd-staging',
     });
     assert.equal(config.queuePrefix, 'ctd-staging');
@@ -31,6 +31,7 @@ describe('configuration', () => {
     assert.equal(config.engine.id, 'engine-1');
     assert.equal(config.engine.drainMs, 0);
     assert.equal(config.engine.queueTimeoutMs, 90_000);
+    assert.deepEqual(config.databasePools, { main: 4, writer: 2 });
     assert.equal(config.logLevel, 'debug');
   });
 
@@ -38,6 +39,7 @@ describe('configuration', () => {
     ['SIP_PORT', '70000', /SIP_PORT: expected a port number/],
     ['HTTP_PORT', 'abc', /HTTP_PORT: expected a port number/],
     ['CALL_QUEUE_TIMEOUT_MS', '10', /CALL_QUEUE_TIMEOUT_MS/],
+    ['DATABASE_POOL_SIZE', '1', /DATABASE_POOL_SIZE/],
     ['SIP_HOST', 'not-an-ip', /SIP_HOST: expected an IPv4 or IPv6 address/],
     ['ROLES', 'api,dialer', /ROLES: unknown role "dialer"/],
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL: expected a postgres: or postgresql: URL/],
