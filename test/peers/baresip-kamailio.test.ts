@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startBaresip, type BaresipHandle, type SipTransportName } from '../support/baresip.js';
+import { parseSipTrace, startBaresip, type BaresipHandle, type SipTransportName } from '../support/baresip.js';
 import { startKamailio } from '../support/kamailio.js';
 import { freePortBlock, LOOPBACK as HOST } from '../support/ports.js';
 import { runSippUac } from '../support/sipp.js';
@@ -16,6 +16,24 @@ import { runSippUac } from '../support/sipp.js';
 const TRANSPORTS: SipTransportName[] = ['udp', 'tcp'];
 const scenario = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const TRUNK = { user: 'trunk', password: 'trunk-secret', realm: 'test.invalid' };
+
+describe("baresip's -s trace as the harness reads it", () => {
+  test('each block is one message; a line another thread printed inside a block does not lose it', () => {
+    const block = (head: string, text: string): string => `\x1b[36;1m#\n${head}${text}\x1b[;m\n`;
+    const raw =
+      block('UDP 127.0.0.1:5060 -> 127.0.0.1:5070\n', 'INVITE sip:alice@127.0.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n') +
+      'call: answering call on line 1\n' +
+      block('aubuf: underrun (stray line of another thread)\nUDP 127.0.0.1:5070 -> 127.0.0.1:5060\n', 'SIP/2.0 200 OK\r\nServer: baresip v1.0.0\r\n\r\n');
+    const messages = parseSipTrace(raw);
+    assert.deepEqual(
+      messages.map((m) => [m.direction, m.transport, m.source, m.method ?? m.status]),
+      [
+        ['received', 'UDP', '127.0.0.1:5060', 'INVITE'],
+        ['sent', 'UDP', '127.0.0.1:5070', 200],
+      ],
+    );
+  });
+});
 
 describe('baresip as an auto-answering phone', () => {
   for (const transport of TRANSPORTS) {

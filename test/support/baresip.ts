@@ -212,7 +212,9 @@ function accountLine(aor: string, registrar: BaresipOptions['registrar']): strin
  */
 export function parseSipTrace(rawOutput: string): BaresipTracedMessage[] {
   const messages: BaresipTracedMessage[] = [];
-  const block = /\x1b\[36;1m#\n(UDP|TCP|TLS) (\S+) -> (\S+)\n([\s\S]*?)\x1b\[;m/g;
+  // A line another thread printed may come between a block's "#" and its transport line: it is
+  // skipped (never past the next block's "#"), rather than losing the block.
+  const block = /\x1b\[36;1m#\n(?:(?!\x1b\[36;1m#\n)(?!(?:UDP|TCP|TLS) \S+ -> \S+\n)[^\n]*\n)*?(UDP|TCP|TLS) (\S+) -> (\S+)\n([\s\S]*?)\x1b\[;m/g;
   for (const [, transport, source, destination, text] of rawOutput.matchAll(block)) {
     const startLine = text!.split('\r\n', 1)[0] ?? '';
     const response = /^SIP\/2\.0 (\d{3}) /.exec(startLine);
