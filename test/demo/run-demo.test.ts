@@ -11,6 +11,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DemoFailed, renderLadder, runDemo, type LadderLine } from '../../src/demo/index.js';
 import { dropDatabase } from '../../src/store/index.js';
+import { removeQueueKeys } from '../e2e/service.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DATABASE_SERVER = 'postgresql://postgres:postgres@127.0.0.1:5432';
@@ -21,8 +22,12 @@ function demoDatabase(t: TestContext): string {
   return name;
 }
 
-/** A BullMQ prefix of its own per run: no other test's engine takes its calls. */
-const queuePrefix = (): string => `ctd-demo-test-${randomBytes(4).toString('hex')}`;
+/** A BullMQ prefix of its own per run (no other test's engine takes its calls), its keys removed after. */
+function queuePrefix(t: TestContext): string {
+  const prefix = `ctd-demo-test-${randomBytes(4).toString('hex')}`;
+  t.after(() => removeQueueKeys('redis://127.0.0.1:6379', prefix).catch(() => undefined));
+  return prefix;
+}
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -60,7 +65,7 @@ function assertCompleteLadder(text: string): void {
 
 describe('npm run demo', () => {
   test('the script places a call through the API, prints its progress and a complete SIP ladder, and exits 0', async (t) => {
-    const result = await run(['--database', demoDatabase(t), '--queue-prefix', queuePrefix(), '--hold', '0.5']);
+    const result = await run(['--database', demoDatabase(t), '--queue-prefix', queuePrefix(t), '--hold', '0.5']);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     const out = result.stdout;
     for (const expected of [
@@ -85,7 +90,7 @@ describe('npm run demo', () => {
   for (const flow of [1, 4] as const) {
     test(`runDemo() in flow ${flow} completes with a complete ladder`, async (t) => {
       const printed: string[] = [];
-      const result = await runDemo({ flow, holdMs: 300, ringMs: 100, databaseName: demoDatabase(t), queuePrefix: queuePrefix(), print: (line) => printed.push(line) }).catch((error: unknown) => {
+      const result = await runDemo({ flow, holdMs: 300, ringMs: 100, databaseName: demoDatabase(t), queuePrefix: queuePrefix(t), print: (line) => printed.push(line) }).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}\n${printed.join('\n')}`, { cause: error });
       });
       assert.equal(result.status, 'completed', printed.join('\n'));
@@ -102,9 +107,9 @@ describe('npm run demo', () => {
     });
   }
 
-  test('a service that cannot start fails the demo with a message naming what to check', async () => {
+  test('a service that cannot start fails the demo with a message naming what to check', async (t) => {
     await assert.rejects(
-      runDemo({ env: { DATABASE_URL: 'postgresql://postgres:postgres@127.0.0.1:1/nowhere' }, databaseName: 'ctd_demo_unreachable', queuePrefix: queuePrefix(), print: () => undefined, timeoutMs: 5000 }),
+      runDemo({ env: { DATABASE_URL: 'postgresql://postgres:postgres@127.0.0.1:1/nowhere' }, databaseName: 'ctd_demo_unreachable', queuePrefix: queuePrefix(t), print: () => undefined, timeoutMs: 5000 }),
       (error: unknown) => error instanceof DemoFailed && /cannot start the service/.test(error.message) && /is PostgreSQL running at postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//.test(error.message),
     );
   });
