@@ -70,8 +70,6 @@ export class BatchQueue<T> {
   private backoffMs = 0;
   /** flush() calls waiting: a paced queue drains all the same. */
   private flushing = 0;
-  /** Batches the running drain has taken. */
-  private batchesTaken = 0;
   /** Closing gave up on the database: what comes back from an attempt is lost, not retried. */
   private abandoned = false;
 
@@ -158,8 +156,8 @@ export class BatchQueue<T> {
 
   private async drain(): Promise<void> {
     try {
-      while (this.waiting.length > 0 && (this.batchesTaken === 0 || this.goesAtOnce())) {
-        this.batchesTaken++;
+      // The first batch goes now; what waits after it goes at once or, paced, after its delay.
+      do {
         const batch = this.waiting.splice(0, this.options.maxBatch);
         try {
           await this.writeBatch(batch);
@@ -167,10 +165,9 @@ export class BatchQueue<T> {
           // writeBatch settles every item itself; this is a bug in it, not a database failure.
           for (const entry of batch) entry.reject(error instanceof Error ? error : new Error(String(error)));
         }
-      }
+      } while (this.waiting.length > 0 && this.goesAtOnce());
     } finally {
       this.running = false;
-      this.batchesTaken = 0;
       if (this.waiting.length > 0 && this.timer === undefined) this.timer = setTimeout(() => this.kick(), this.options.flushDelayMs);
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -239,19 +236,14 @@ export class BatchQueue<T> {
       this.counts.written += entries.length;
       return;
     }
-    const lost = new Map<string, Waiting<T>[]>();
-    for (const entry of entries) {
-      const key = this.options.groupOf(entry.item);
-      if (!refused.has(key)) {
-        entry.resolve();
-        this.counts.written++;
+    for (const [key, group] of groupBy(entries, (entry) => this.options.groupOf(entry.item))) {
+      if (refused.has(key)) {
+        this.reject(group, refused.get(key));
         continue;
       }
-      let group = lost.get(key);
-      if (group === undefined) lost.set(key, (group = []));
-      group.push(entry);
+      for (const entry of group) entry.resolve();
+      this.counts.written += group.length;
     }
-    for (const [key, group] of lost) this.reject(group, refused.get(key));
   }
 
   /** Loses `entries`, group by group, each group reported once. */
@@ -261,14 +253,7 @@ export class BatchQueue<T> {
 
   /** The entries by group (one a call), each in its order. */
   private groupsOf(entries: Waiting<T>[]): Waiting<T>[][] {
-    const groups = new Map<string, Waiting<T>[]>();
-    for (const entry of entries) {
-      const key = this.options.groupOf(entry.item);
-      const group = groups.get(key);
-      if (group) group.push(entry);
-      else groups.set(key, [entry]);
-    }
-    return [...groups.values()];
+    return [...groupBy(entries, (entry) => this.options.groupOf(entry.item)).values()];
   }
 
   private reject(group: Waiting<T>[], cause: unknown): void {
@@ -282,3 +267,15 @@ export class BatchQueue<T> {
 }
 
 const ignore = (): void => undefined;
+
+/** `items` by `keyOf`, in the order each key first came, each group in its items' order. */
+export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}

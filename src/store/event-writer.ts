@@ -10,7 +10,7 @@
  */
 import { isConnectionFailure } from './connection-failure.js';
 import type pg from 'pg';
-import { BatchQueue, type BatchQueueStats } from './batch-queue.js';
+import { BatchQueue, groupBy, type BatchQueueStats } from './batch-queue.js';
 import type { WallClock } from './clock.js';
 import { EventWriteFailed, InvalidArgument, NotFound, type StoreError } from './errors.js';
 import type { CallStatus, EndReason, JsonValue, LegName, LegStatus } from './model.js';
@@ -372,13 +372,8 @@ export class EventWriter {
   }
 
   private async writeSipLog(batch: readonly PreparedSipLine[]): Promise<void> {
-    const chunks = new Map<string, string[]>();
-    for (const line of batch) {
-      const rows = chunks.get(line.callId);
-      if (rows) rows.push(line.row);
-      else chunks.set(line.callId, [line.row]);
-    }
-    const json = [...chunks].map(([callId, rows]) => `{"call_id":${JSON.stringify(callId)},"lines":[${rows.join(',')}]}`);
+    const chunks = groupBy(batch, (line) => line.callId);
+    const json = [...chunks].map(([callId, lines]) => `{"call_id":${JSON.stringify(callId)},"lines":[${lines.map((line) => line.row).join(',')}]}`);
     await this.pool.query(WRITE_SIP_LOG, [`[${json.join(',')}]`]);
   }
 

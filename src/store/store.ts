@@ -372,8 +372,8 @@ export class Store {
    */
   close(options: { giveUpAfterMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      await this.events.close(options.giveUpAfterMs);
-      await this.webhookDeliveries.close(options.giveUpAfterMs);
+      // Side by side, so that giving up takes giveUpAfterMs in all, not once per writer.
+      await Promise.all([this.events.close(options.giveUpAfterMs), this.webhookDeliveries.close(options.giveUpAfterMs)]);
       await this.prisma.$disconnect();
       await Promise.all([this.pool.end(), this.writerPool.end()]);
     })();
