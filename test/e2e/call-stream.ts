@@ -6,6 +6,7 @@
  * once and completed with gap-free events, and a 503 left no row behind.
  */
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import pg from 'pg';
 import type { SippUasHandle } from '../support/sipp.js';
 import { eventually } from './processes.js';
@@ -141,4 +142,56 @@ export async function checkEveryAcceptedCallCompletedOnce(options: {
   }
   assert.equal(ctd.service.sip!.engine.liveCalls, 0, 'no call left live on the engine');
   return { accepted, refused: refused.length };
+}
+
+/**
+ * The whole outage under load, once calls are connected: the dependency is broken (`fault`) while
+ * the stream goes on, the service must answer 503 and say it is not ready, it stays down `downMs`,
+ * comes back (`recover`), the service must accept calls again by itself, and then every accepted
+ * call (those connected at the fault too) completed once, nothing refused before the fault.
+ */
+export async function checkStreamThroughOutage(
+  t: TestContext,
+  options: {
+    ctd: ServiceUnderTest;
+    stream: CallStream;
+    started: ReadonlyMap<string, number>;
+    parties: readonly SippUasHandle[];
+    report: () => Promise<string>;
+    /** What breaks, as the messages say it: "PostgreSQL stopped", "Redis was killed". */
+    what: string;
+    fault: () => Promise<void>;
+    recover: () => Promise<void>;
+    downMs: number;
+    recoverWithinMs: number;
+    completeWithinMs: number;
+  },
+): Promise<void> {
+  const { ctd, stream, started, parties, report, what } = options;
+  await eventually('calls connected before the outage', 20_000, async () => (stream.acceptedSince(0) >= 20 && ctd.service.sip!.engine.liveCalls > 0 ? true : undefined));
+  const connectedAtFault = ((await ctd.api('/v1/calls?status=connected&limit=100')).body.data as { id: string }[]).map((call) => call.id);
+  assert.ok(connectedAtFault.length > 0, `calls connected when ${what}`);
+  const faultAt = Date.now();
+  await options.fault();
+  await eventually('a 503 during the outage', 10_000, async () => (stream.answered.some((request) => request.status === 503) ? true : undefined));
+  await eventually('readyz says not ready', 10_000, async () => ((await fetch(`${ctd.baseUrl}/readyz`)).status === 503 ? true : undefined));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, faultAt + options.downMs - Date.now())));
+  const restartedAt = Date.now();
+  await options.recover();
+  await eventually('calls accepted again', options.recoverWithinMs, async () => (stream.acceptedSince(restartedAt) >= 15 ? true : undefined)).catch(async (error: Error) =>
+    assert.fail(`${error.message}\n${JSON.stringify(stream.answered.slice(-5))}`),
+  );
+  const requests = await stream.stop();
+
+  const refusedBeforeFault = requests.filter((request) => request.status === 503 && request.answeredAt < faultAt);
+  // A request still in flight at the fault may get one; none answered before it.
+  assert.deepEqual(refusedBeforeFault, [], 'no 503 before the outage');
+  const { accepted, refused } = await checkEveryAcceptedCallCompletedOnce({ ctd, requests, started, parties, endReason: 'max_duration', timeoutMs: options.completeWithinMs, report });
+  for (const id of connectedAtFault) assert.ok(accepted.includes(id));
+  assert.equal((await fetch(`${ctd.baseUrl}/readyz`)).status, 200);
+  const duringOutage = requests.filter((request) => request.sentAt >= faultAt && request.sentAt < restartedAt);
+  t.diagnostic(
+    `${requests.length} requests: ${accepted.length} accepted (${duringOutage.filter((request) => request.status === 202).length} of them sent during the outage), ${refused} refused with 503; ` +
+      `${connectedAtFault.length} calls connected when ${what}; accepted again ${(requests.find((request) => request.status === 202 && request.sentAt >= restartedAt)?.sentAt ?? NaN) - restartedAt} ms after the restart`,
+  );
 }
