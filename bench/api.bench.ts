@@ -31,17 +31,19 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { startService } from '../src/main.js';
 import type { SipMessageAny } from '../src/sip/index.js';
-import { dropDatabase } from '../src/store/index.js';
+import { dropDatabase, withDatabase } from '../src/store/index.js';
 import { removeQueueKeys } from '../test/e2e/service.js';
 import { freePortBlock } from '../test/support/ports.js';
 import { sharedScenario, startSippUas } from '../test/support/sipp.js';
 import { measureSplitRoles, type SplitRow } from './api-split.js';
 import { placeCalls } from './call-load.js';
-import { cleanups, context, processCpuMs, processCpuSplitMs, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S, endedCalls } from './engine-rig.js';
+import { cleanups, commandCpuMs, context, processCpuMs, processCpuSplitMs, measureRate, percentile, round, sleep, startRig, stopRig, WINDOW_S, endedCalls } from './engine-rig.js';
 
 const RATES = (process.env.BENCH_RATES ?? '50,100,250').split(',').map(Number);
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 3);
 const KEY = 'ctd_bench_bootstrap_key_0123456789abcdef';
+/** The PostgreSQL server the service's database is made on (as in bench:store and bench:webhooks). */
+const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:5432/postgres';
 
 import pgLib from 'pg';
 import { Redis as IoRedis } from 'ioredis';
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
   const b = await startSippUas(context, { scenario: sharedScenario('uas-answer-offer'), traceMessages: false, port: base + 2, mediaPort: base + 7, transport: 'udp', calls: 10_000_000, timeoutSeconds: 3600 });
   const database = `ctd_bench_${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
-    DATABASE_URL: `postgresql://postgres:postgres@127.0.0.1:5432/${database}`,
+    DATABASE_URL: withDatabase(SERVER_URL, database),
     HTTP_PORT: '0',
     SIP_PORT: String(base),
     BOOTSTRAP_API_KEY: KEY,
@@ -204,6 +206,7 @@ async function main(): Promise<void> {
     queryCounts.clear();
     const mainBefore = mainThreadCpuMs();
     const splitBefore = mainThreadSplit();
+    const serversBefore = { postgres: commandCpuMs('postgres'), redis: commandCpuMs('redis-server') };
     const total = Math.round(rate * WINDOW_S);
     const load = await placeCalls({ port, key: KEY, body, rate, total });
     const ids = load.calls.map((call) => call.id);
@@ -238,6 +241,8 @@ async function main(): Promise<void> {
     if (process.env.BENCH_STAGES) {
       const split = mainThreadSplit();
       console.log(`    service thread per call: user ${round((split.user - splitBefore.user) / Math.max(1, completed))} ms, kernel ${round((split.system - splitBefore.system) / Math.max(1, completed))} ms`);
+      const perCall = (ms: number): number => round(ms / Math.max(1, completed));
+      console.log(`    servers' CPU per call: PostgreSQL ${perCall(commandCpuMs('postgres') - serversBefore.postgres)} ms, Redis ${perCall(commandCpuMs('redis-server') - serversBefore.redis)} ms`);
       const spans: Record<string, number[]> = { 'request → insert': [], insert: [], 'insert → claim (queue, pick-up)': [], claim: [], 'claim → INVITE': [] };
       for (const call of load.calls) {
         const st = stageAt.get(call.id);
@@ -248,6 +253,15 @@ async function main(): Promise<void> {
         spans['insert → claim (queue, pick-up)']!.push(st.claimStart - st.insertEnd);
         spans.claim!.push(st.claimEnd - st.claimStart);
         spans['claim → INVITE']!.push(invite - st.claimEnd);
+      }
+      if (process.env.BENCH_STAGES_FILE) {
+        const rowsOut = load.calls.flatMap((call) => {
+          const st = stageAt.get(call.id);
+          const invite = firstInviteAt.get(call.id);
+          if (!st?.insertStart || !st.insertEnd || !st.claimStart || !st.claimEnd || invite === undefined) return [];
+          return [[call.sentAt, st.insertStart - call.sentAt, st.insertEnd - st.insertStart, st.claimStart - st.insertEnd, st.claimEnd - st.claimStart, invite - st.claimEnd].map((v) => Math.round(v * 100) / 100).join(' ')];
+        });
+        writeFileSync(`${process.env.BENCH_STAGES_FILE}.${rate}.${rows.length}`, rowsOut.join('\n') + '\n');
       }
       for (const [name, values] of Object.entries(spans)) console.log(`    ${name.padEnd(32)} p50 ${round(percentile(values, 50))} ms, p99 ${round(percentile(values, 99))} ms`);
       // Whether the slow ones come together (a stall: GC, the machine busy) or one by one.

@@ -3,7 +3,7 @@
  * uas-answer-reinvite-offer, B = uas-answer-offer, UDP), calls started at a given rate for a
  * window, and their figures (completed per second, failures, latencies, retransmissions, CPU).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Engine, type CallEvent } from '../src/engine/index.js';
 import type { ServiceMetrics } from '../src/metrics/index.js';
 import { TransportLayer, type SipMessageAny } from '../src/sip/index.js';
@@ -42,6 +42,31 @@ export function processCpuMs(pid: number, thread?: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * utime + stime of every process running `command` (its /proc comm: postgres, redis-server), ms:
+ * the servers' share of a call's cost.
+ */
+export function commandCpuMs(command: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== command) continue;
+    } catch {
+      continue;
+    }
+    try {
+      // utime, stime, and cutime, cstime: what its children that have exited had (a backend
+      // whose connection closed during the window lives on in its postmaster's figures).
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
 }
 
 export async function retransmissions(sipp: SippUasHandle): Promise<number> {

@@ -69,7 +69,7 @@ export async function insertCall(pool: pg.Pool, insert: CallInsert): Promise<Cal
  */
 export async function insertCalls(pool: pg.Pool, inserts: readonly CallInsert[]): Promise<(Call | null)[]> {
   const rows = inserts.map(insertRow);
-  const result = await pool.query<{ id: string }>(INSERT_CALLS, [JSON.stringify(rows)]);
+  const result = await pool.query<{ id: string }>({ name: 'insert_calls', text: INSERT_CALLS, values: [JSON.stringify(rows)] });
   const inserted = new Set(result.rows.map((row) => row.id));
   return inserts.map((insert) => (inserted.has(insert.id) ? queuedCall(insert) : null));
 }

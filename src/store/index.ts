@@ -19,7 +19,7 @@ export * from './model.js';
 export * from './errors.js';
 export { isConnectionFailure } from './connection-failure.js';
 export { Coalescer, type CoalescerOptions } from './coalescer.js';
-export { ensureDatabase, dropDatabase } from './database.js';
+export { ensureDatabase, dropDatabase, withDatabase } from './database.js';
 export { migrate, DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult } from './migrator.js';
 export { DEFAULT_BUTTON_COLORS, DEFAULT_BUTTON_LIMITS } from './buttons.js';
 export { newPublicCallToken, newWebhookEventId, sha256Hex } from './random-text.js';

@@ -106,7 +106,7 @@ export class WebhookDeliveryStore {
       retryConcurrency: 4,
       groupOf: (attempt) => attempt.deliveryId,
       write: async (batch) => {
-        await this.pool.query(RECORD_ATTEMPTS, [`[${batch.map((attempt) => attempt.row).join(',')}]`]);
+        await this.pool.query({ name: 'record_attempts', text: RECORD_ATTEMPTS, values: [`[${batch.map((attempt) => attempt.row).join(',')}]`] });
       },
       lost: (deliveryId, items, cause) => {
         const error = new EventWriteFailed(deliveryId, items.length, 'webhook attempts', { cause });
@@ -143,7 +143,7 @@ export class WebhookDeliveryStore {
         event_at: delivery.eventAt.toISOString(),
       };
     });
-    const { rows: pending } = await this.pool.query<{ id: string; fresh: boolean }>(CREATE_DELIVERIES, [JSON.stringify(rows), this.clock()]);
+    const { rows: pending } = await this.pool.query<{ id: string; fresh: boolean }>({ name: 'create_deliveries', text: CREATE_DELIVERIES, values: [JSON.stringify(rows), this.clock()] });
     return pending;
   }
 
