@@ -12,9 +12,12 @@
  * 2b. The same with the engine in a process of its own (bench/api-split.ts; BENCH_SPLIT=0 skips).
  * 3. The engine alone (no API, no database) at the same rates, for the ratio.
  *
- * Bounded in time; all traffic on 127.0.0.1. Needs PostgreSQL and Redis (npm run prestart).
+ * Bounded in time; all traffic on 127.0.0.1. Needs PostgreSQL and Redis (npm run prestart);
+ * BENCH_DATABASE_URL names another PostgreSQL server to make the bench's databases on.
  * To see where the time goes: BENCH_STAGES=1 splits the time to the first INVITE into its stages
- * (HTTP and insert, queue and pick-up, claim) and the CPU into user and kernel time; BENCH_COUNT=1
+ * (HTTP and insert, queue and pick-up, claim), the CPU into user and kernel time, and shows
+ * PostgreSQL's and Redis's CPU and the WAL per call (BENCH_STAGES_FILE=prefix also writes each
+ * call's stages, one line a call, to prefix.<rate>.<row>); BENCH_COUNT=1
  * counts the statements and Redis commands per call; BENCH_PROFILE=file.cpuprofile writes a V8
  * CPU profile of phase 2 (DevTools, speedscope); BENCH_PERF=file records it with Linux perf (run
  * with NODE_OPTIONS=--perf-basic-prof for JavaScript names).
@@ -72,6 +75,27 @@ function mainThreadCpuMs(): number {
 /** The same, split into user and kernel time (a syscall's cost on this machine is the kernel's part). */
 function mainThreadSplit(): { user: number; system: number } {
   return processCpuSplitMs(process.pid, process.pid);
+}
+
+/** The server's WAL position (BENCH_STAGES: the WAL a call costs, all databases of the server together). */
+async function walLsn(): Promise<string> {
+  const client = new pgLib.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    return (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0]!.lsn;
+  } finally {
+    await client.end();
+  }
+}
+
+async function walBytesSince(lsn: string): Promise<number> {
+  const client = new pgLib.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    return Number((await client.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS bytes', [lsn])).rows[0]!.bytes);
+  } finally {
+    await client.end();
+  }
 }
 
 async function main(): Promise<void> {
@@ -206,7 +230,7 @@ async function main(): Promise<void> {
     queryCounts.clear();
     const mainBefore = mainThreadCpuMs();
     const splitBefore = mainThreadSplit();
-    const serversBefore = { postgres: commandCpuMs('postgres'), redis: commandCpuMs('redis-server') };
+    const serversBefore = { postgres: commandCpuMs('postgres'), redis: commandCpuMs('redis-server'), walLsn: process.env.BENCH_STAGES ? await walLsn() : '0/0' };
     const total = Math.round(rate * WINDOW_S);
     const load = await placeCalls({ port, key: KEY, body, rate, total });
     const ids = load.calls.map((call) => call.id);
@@ -243,6 +267,7 @@ async function main(): Promise<void> {
       console.log(`    service thread per call: user ${round((split.user - splitBefore.user) / Math.max(1, completed))} ms, kernel ${round((split.system - splitBefore.system) / Math.max(1, completed))} ms`);
       const perCall = (ms: number): number => round(ms / Math.max(1, completed));
       console.log(`    servers' CPU per call: PostgreSQL ${perCall(commandCpuMs('postgres') - serversBefore.postgres)} ms, Redis ${perCall(commandCpuMs('redis-server') - serversBefore.redis)} ms`);
+      console.log(`    WAL per call                     ${Math.round((await walBytesSince(serversBefore.walLsn)) / Math.max(1, completed))} bytes`);
       const spans: Record<string, number[]> = { 'request → insert': [], insert: [], 'insert → claim (queue, pick-up)': [], claim: [], 'claim → INVITE': [] };
       for (const call of load.calls) {
         const st = stageAt.get(call.id);
