@@ -139,7 +139,8 @@ export class CallRepository {
   /** Calls an engine owns that have not ended, with their legs and dialogs: what a successor must end or adopt. */
   async liveCallsOf(engineId: string): Promise<Call[]> {
     const rows = await this.db.call.findMany({
-      where: { engineId, status: { notIn: finalStatuses } },
+      // endedAt: null as well: what the partial index call_engine_id_live_idx holds.
+      where: { engineId, endedAt: null, status: { notIn: finalStatuses } },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       include: { legs: true },
     });
@@ -185,7 +186,7 @@ export class CallRepository {
       `UPDATE call SET engine_id = $1
        WHERE id IN (
          SELECT id FROM call
-         WHERE engine_id IS NULL AND status = 'queued' AND created_at < $2
+         WHERE engine_id IS NULL AND ended_at IS NULL AND status = 'queued' AND created_at < $2
          ORDER BY created_at
          LIMIT $3
          FOR UPDATE SKIP LOCKED)

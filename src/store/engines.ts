@@ -47,7 +47,7 @@ export class EngineRegistry {
     return this.db.$transaction(async (tx) => {
       const { count } = await tx.engine.deleteMany({ where: { id: deadEngineId, heartbeatAt: { lt: cutoff } } });
       if (count !== 1) return null;
-      const calls = await tx.call.findMany({ where: { engineId: deadEngineId, status: { notIn: finalStatuses } }, select: { id: true }, orderBy: { createdAt: 'asc' } });
+      const calls = await tx.call.findMany({ where: { engineId: deadEngineId, endedAt: null, status: { notIn: finalStatuses } }, select: { id: true }, orderBy: { createdAt: 'asc' } });
       if (calls.length > 0) await tx.call.updateMany({ where: { id: { in: calls.map((call) => call.id) } }, data: { engineId: byEngineId } });
       return calls.map((call) => call.id);
     });
