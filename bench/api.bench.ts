@@ -77,22 +77,12 @@ function mainThreadSplit(): { user: number; system: number } {
   return processCpuSplitMs(process.pid, process.pid);
 }
 
-/** The server's WAL position (BENCH_STAGES: the WAL a call costs, all databases of the server together). */
-async function walLsn(): Promise<string> {
+/** One row of a statement run on the bench's PostgreSQL server (BENCH_STAGES: the WAL a call costs, all its databases together). */
+async function onServer<R extends pgLib.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R> {
   const client = new pgLib.Client({ connectionString: SERVER_URL });
   await client.connect();
   try {
-    return (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0]!.lsn;
-  } finally {
-    await client.end();
-  }
-}
-
-async function walBytesSince(lsn: string): Promise<number> {
-  const client = new pgLib.Client({ connectionString: SERVER_URL });
-  await client.connect();
-  try {
-    return Number((await client.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS bytes', [lsn])).rows[0]!.bytes);
+    return (await client.query<R>(sql, params)).rows[0]!;
   } finally {
     await client.end();
   }
@@ -230,7 +220,7 @@ async function main(): Promise<void> {
     queryCounts.clear();
     const mainBefore = mainThreadCpuMs();
     const splitBefore = mainThreadSplit();
-    const serversBefore = { postgres: commandCpuMs('postgres'), redis: commandCpuMs('redis-server'), walLsn: process.env.BENCH_STAGES ? await walLsn() : '0/0' };
+    const serversBefore = { postgres: commandCpuMs('postgres'), redis: commandCpuMs('redis-server'), walLsn: process.env.BENCH_STAGES ? (await onServer<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).lsn : '0/0' };
     const total = Math.round(rate * WINDOW_S);
     const load = await placeCalls({ port, key: KEY, body, rate, total });
     const ids = load.calls.map((call) => call.id);
@@ -267,27 +257,19 @@ async function main(): Promise<void> {
       console.log(`    service thread per call: user ${round((split.user - splitBefore.user) / Math.max(1, completed))} ms, kernel ${round((split.system - splitBefore.system) / Math.max(1, completed))} ms`);
       const perCall = (ms: number): number => round(ms / Math.max(1, completed));
       console.log(`    servers' CPU per call: PostgreSQL ${perCall(commandCpuMs('postgres') - serversBefore.postgres)} ms, Redis ${perCall(commandCpuMs('redis-server') - serversBefore.redis)} ms`);
-      console.log(`    WAL per call                     ${Math.round((await walBytesSince(serversBefore.walLsn)) / Math.max(1, completed))} bytes`);
+      console.log(`    WAL per call                     ${Math.round(Number((await onServer<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS bytes', [serversBefore.walLsn])).bytes) / Math.max(1, completed))} bytes`);
       const spans: Record<string, number[]> = { 'request → insert': [], insert: [], 'insert → claim (queue, pick-up)': [], claim: [], 'claim → INVITE': [] };
+      // BENCH_STAGES_FILE: a line a call, its send time and then its stages in the order of `spans`.
+      const lines: string[] = [];
       for (const call of load.calls) {
         const st = stageAt.get(call.id);
         const invite = firstInviteAt.get(call.id);
         if (!st?.insertStart || !st.insertEnd || !st.claimStart || !st.claimEnd || invite === undefined) continue;
-        spans['request → insert']!.push(st.insertStart - call.sentAt);
-        spans.insert!.push(st.insertEnd - st.insertStart);
-        spans['insert → claim (queue, pick-up)']!.push(st.claimStart - st.insertEnd);
-        spans.claim!.push(st.claimEnd - st.claimStart);
-        spans['claim → INVITE']!.push(invite - st.claimEnd);
+        const stages = [st.insertStart - call.sentAt, st.insertEnd - st.insertStart, st.claimStart - st.insertEnd, st.claimEnd - st.claimStart, invite - st.claimEnd];
+        Object.values(spans).forEach((values, i) => values.push(stages[i]!));
+        lines.push([call.sentAt, ...stages].map((v) => Math.round(v * 100) / 100).join(' '));
       }
-      if (process.env.BENCH_STAGES_FILE) {
-        const rowsOut = load.calls.flatMap((call) => {
-          const st = stageAt.get(call.id);
-          const invite = firstInviteAt.get(call.id);
-          if (!st?.insertStart || !st.insertEnd || !st.claimStart || !st.claimEnd || invite === undefined) return [];
-          return [[call.sentAt, st.insertStart - call.sentAt, st.insertEnd - st.insertStart, st.claimStart - st.insertEnd, st.claimEnd - st.claimStart, invite - st.claimEnd].map((v) => Math.round(v * 100) / 100).join(' ')];
-        });
-        writeFileSync(`${process.env.BENCH_STAGES_FILE}.${rate}.${rows.length}`, rowsOut.join('\n') + '\n');
-      }
+      if (process.env.BENCH_STAGES_FILE) writeFileSync(`${process.env.BENCH_STAGES_FILE}.${rate}.${rows.length}`, lines.join('\n') + '\n');
       for (const [name, values] of Object.entries(spans)) console.log(`    ${name.padEnd(32)} p50 ${round(percentile(values, 50))} ms, p99 ${round(percentile(values, 99))} ms`);
       // Whether the slow ones come together (a stall: GC, the machine busy) or one by one.
       const slow = load.calls.filter((call) => (firstInviteAt.get(call.id) ?? call.sentAt) - call.sentAt > 50);

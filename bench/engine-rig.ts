@@ -24,29 +24,31 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** The fields of a /proc stat file after the command's name (utime is [11]), or undefined when it is gone. */
+function statFields(path: string): string[] | undefined {
+  try {
+    return readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
 /** utime and stime of a process (or of one of its threads), in ms (Linux /proc; clock ticks of 10 ms). */
 export function processCpuSplitMs(pid: number, thread?: number): { user: number; system: number } {
-  try {
-    const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
-  } catch {
-    return { user: 0, system: 0 };
-  }
+  const fields = statFields(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`);
+  return fields ? { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 } : { user: 0, system: 0 };
 }
 
 /** utime + stime of a process (or of one of its threads), in ms (Linux /proc; clock ticks of 10 ms). */
 export function processCpuMs(pid: number, thread?: number): number {
-  try {
-    const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
+  const { user, system } = processCpuSplitMs(pid, thread);
+  return user + system;
 }
 
 /**
  * utime + stime of every process running `command` (its /proc comm: postgres, redis-server), ms:
- * the servers' share of a call's cost.
+ * the servers' share of a call's cost. With cutime + cstime: what its children that have exited
+ * had (a backend whose connection closed during the window lives on in its postmaster's figures).
  */
 export function commandCpuMs(command: string): number {
   let total = 0;
@@ -57,14 +59,8 @@ export function commandCpuMs(command: string): number {
     } catch {
       continue;
     }
-    try {
-      // utime, stime, and cutime, cstime: what its children that have exited had (a backend
-      // whose connection closed during the window lives on in its postmaster's figures).
-      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
-    } catch {
-      // exited meanwhile
-    }
+    const fields = statFields(`/proc/${entry}/stat`);
+    if (fields) total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
   }
   return total;
 }

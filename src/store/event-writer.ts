@@ -366,7 +366,7 @@ export class EventWriter {
       JSON.stringify([...calls.values()]),
       JSON.stringify([...legs.values()]),
       `[${events.join(',')}]`,
-      [...new Set(batch.map((change) => change.callId))],
+      [...calls.values()].map((call) => call.id),
     ] });
     const refused = new Map<string, unknown>();
     if (rows.length !== calls.size) {

@@ -157,7 +157,6 @@ export async function checkStreamThroughOutage(
     stream: CallStream;
     started: ReadonlyMap<string, number>;
     parties: readonly SippUasHandle[];
-    report: () => Promise<string>;
     /** What breaks, as the messages say it: "PostgreSQL stopped", "Redis was killed". */
     what: string;
     fault: () => Promise<void>;
@@ -167,7 +166,8 @@ export async function checkStreamThroughOutage(
     completeWithinMs: number;
   },
 ): Promise<void> {
-  const { ctd, stream, started, parties, report, what } = options;
+  const { ctd, stream, started, parties, what } = options;
+  const report = async (): Promise<string> => (await Promise.all(parties.map((party) => party.report()))).join('\n');
   await eventually('calls connected before the outage', 20_000, async () => (stream.acceptedSince(0) >= 20 && ctd.service.sip!.engine.liveCalls > 0 ? true : undefined));
   const connectedAtFault = ((await ctd.api('/v1/calls?status=connected&limit=100')).body.data as { id: string }[]).map((call) => call.id);
   assert.ok(connectedAtFault.length > 0, `calls connected when ${what}`);

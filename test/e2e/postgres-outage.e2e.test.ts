@@ -191,7 +191,6 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
       env,
       hooks: { onCallStarted: (job) => void started.set(job.callId, (started.get(job.callId) ?? 0) + 1) },
     }));
-    const report = async (): Promise<string> => [await a.report(), await b.report()].join('\n');
     const stream = (teardown.stream = startCallStream(ctd, { rate: 15, maxInFlight: 50, body: (i) => ({ a: { uri: a.uri(`alice${i}`) }, b: { uri: b.uri(`bob${i}`) }, maxDuration: 2 }) }));
 
     // Down for 6 s: longer than the calls' 2 s, so calls connected at the stop end during it, and
@@ -201,7 +200,6 @@ describe('PostgreSQL down and back', { skip: !existsSync(`${BIN}/initdb`) || pos
       stream,
       started,
       parties: [a, b],
-      report,
       what: 'PostgreSQL stopped',
       fault: () => cluster.stop(),
       recover: () => cluster.start(),

@@ -76,7 +76,6 @@ describe('Redis down and back', () => {
       env: { REDIS_URL: `redis://127.0.0.1:${redisPort}` },
       hooks: { onCallStarted: (job) => void started.set(job.callId, (started.get(job.callId) ?? 0) + 1) },
     });
-    const report = async (): Promise<string> => [await a.report(), await b.report()].join('\n');
     const stream = startCallStream(ctd, { rate: 15, maxInFlight: 50, body: (i) => ({ a: { uri: a.uri(`alice${i}`) }, b: { uri: b.uri(`bob${i}`) }, maxDuration: 2 }) });
     t.after(() => stream.stop());
 
@@ -87,7 +86,6 @@ describe('Redis down and back', () => {
       stream,
       started,
       parties: [a, b],
-      report,
       what: 'Redis was killed',
       fault: () => stopRedis(first),
       // Stopped by the test's after().

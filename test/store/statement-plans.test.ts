@@ -38,20 +38,21 @@ describe('statement plans on tables never analysed', () => {
     await database.drop();
   });
 
-  /** The call table's counters once every backend has sent its share (`updates` of them counted). */
+  const counters = async (): Promise<{ seqScans: Record<string, number>; updates: number; hot: number }> => {
+    const { rows } = await raw.query<{ relname: string; seq_scan: string; n_tup_upd: string; n_tup_hot_upd: string }>(
+      'SELECT relname, seq_scan, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = ANY($1)',
+      [TABLES],
+    );
+    const call = rows.find((row) => row.relname === 'call')!;
+    return { seqScans: Object.fromEntries(rows.map((row) => [row.relname, Number(row.seq_scan)])), updates: Number(call.n_tup_upd), hot: Number(call.n_tup_hot_upd) };
+  };
+
+  /** The counters once every backend has sent its share (`updates` of the call's counted). */
   const callCounters = async (updates: number): Promise<{ seqScans: Record<string, number>; updates: number; hot: number }> => {
-    for (let waited = 0; ; waited += 200) {
-      const { rows } = await raw.query<{ n_tup_upd: string; n_tup_hot_upd: string }>("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'call'");
-      const counted = { updates: Number(rows[0]!.n_tup_upd), hot: Number(rows[0]!.n_tup_hot_upd) };
-      if (counted.updates >= updates || waited > 15_000) {
-        // What the backends did after the updates counted comes with their next report.
-        await sleep(STATS_FLUSH_MS);
-        const scans = await raw.query<{ relname: string; seq_scan: string }>('SELECT relname, seq_scan FROM pg_stat_user_tables WHERE relname = ANY($1)', [TABLES]);
-        const { rows: now } = await raw.query<{ n_tup_upd: string; n_tup_hot_upd: string }>("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'call'");
-        return { updates: Number(now[0]!.n_tup_upd), hot: Number(now[0]!.n_tup_hot_upd), seqScans: Object.fromEntries(scans.rows.map((row) => [row.relname, Number(row.seq_scan)])) };
-      }
-      await sleep(200);
-    }
+    for (let waited = 0; (await counters()).updates < updates && waited <= 15_000; waited += 200) await sleep(200);
+    // What the backends did after the updates counted comes with their next report.
+    await sleep(STATS_FLUSH_MS);
+    return counters();
   };
 
   /** One round of what the engine and the relay do for a call: claim, a change of status with its event, relay claim. */
